@@ -1,0 +1,4 @@
+"""Root conftest: shared pytest plugins for every package's tests.
+
+The IGDB emulator registers its fixtures through its own pytest11 entry point.
+"""

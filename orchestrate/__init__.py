@@ -1,0 +1,1 @@
+"""Orchestration: the main-job launcher and the GitHub Actions workflow exporter."""

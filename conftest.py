@@ -2,3 +2,5 @@
 
 The IGDB emulator registers its fixtures through its own pytest11 entry point.
 """
+
+pytest_plugins = ["tests.support.seaweedfs"]

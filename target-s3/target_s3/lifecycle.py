@@ -1,0 +1,122 @@
+"""`target-s3-lifecycle`: store the bucket rules that expire outdated and temp files.
+
+Files replaced by a newer table version are tagged `status=outdated`; files a
+crash left behind stay `status=temp`. Readers never see either (the manifest
+does not list them), so the bucket deletes them after a grace period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from target_s3.storage import STATUS_OUTDATED, STATUS_TEMP, S3Settings, make_s3_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import LifecycleRuleOutputTypeDef, LifecycleRuleTypeDef
+
+RULE_PREFIX = "target-s3-"
+OUTDATED_DAYS = 7
+TEMP_DAYS = 1
+
+
+def desired_rules(prefix: str) -> list[LifecycleRuleTypeDef]:
+    """Tag-filtered expiry rules under the raw-layer prefix."""
+
+    def rule(status: str, days: int) -> LifecycleRuleTypeDef:
+        return {
+            "ID": f"{RULE_PREFIX}expire-{status}",
+            "Status": "Enabled",
+            "Filter": {
+                "And": {
+                    "Prefix": f"{prefix}/",
+                    "Tags": [{"Key": "status", "Value": status}],
+                }
+            },
+            "Expiration": {"Days": days},
+        }
+
+    return [rule(STATUS_OUTDATED, OUTDATED_DAYS), rule(STATUS_TEMP, TEMP_DAYS)]
+
+
+def current_rules(client: S3Client, bucket: str) -> list[LifecycleRuleOutputTypeDef]:
+    try:
+        return client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchLifecycleConfiguration":
+            return []
+        raise
+
+
+def apply_lifecycle(client: S3Client, bucket: str, prefix: str) -> list[str]:
+    """Put our rules, keeping other rules on the bucket; returns what was done."""
+    existing = current_rules(client, bucket)
+    ours = {rule["ID"]: rule for rule in desired_rules(prefix)}
+    present = {rule.get("ID", ""): rule for rule in existing if rule.get("ID", "") in ours}
+    changed = [rule_id for rule_id, rule in ours.items() if not _same(present.get(rule_id), rule)]
+    if not changed:
+        return [f"lifecycle rules on bucket '{bucket}' already up to date"]
+    foreign = [rule for rule in existing if rule.get("ID", "") not in ours]
+    client.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={"Rules": [*foreign, *ours.values()]},
+    )
+    return [f"set rule {rule_id} on bucket '{bucket}'" for rule_id in changed]
+
+
+def _same(stored: Any, wanted: Any) -> bool:
+    if stored is None:
+        return False
+    keys = ("Status", "Filter", "Expiration")
+    return all(_normalise(stored.get(key)) == _normalise(wanted.get(key)) for key in keys)
+
+
+def _normalise(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="target-s3-lifecycle",
+        description="Store the bucket lifecycle rules for target-s3's tagged files.",
+    )
+    parser.add_argument("--config", required=True, type=Path, help="target-s3 config JSON")
+    args = parser.parse_args(argv)
+    try:
+        config = json.loads(args.config.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"target-s3-lifecycle: cannot read config {args.config}: {exc}", file=sys.stderr)
+        return 2
+    bucket = config.get("bucket")
+    if not bucket:
+        print("target-s3-lifecycle: no 'bucket' set: local lakes have no lifecycle rules")
+        return 0
+    client = make_s3_client(
+        S3Settings(
+            bucket=bucket,
+            endpoint_url=config.get("endpoint_url") or None,
+            region=config.get("region") or None,
+            access_key_id=config.get("aws_access_key_id") or None,
+            secret_access_key=config.get("aws_secret_access_key") or None,
+            session_token=config.get("aws_session_token") or None,
+            max_retries=int(config.get("max_retries", 5)),
+        )
+    )
+    try:
+        for line in apply_lifecycle(client, bucket, str(config.get("prefix") or "raw").strip("/")):
+            print(line)
+    except (ClientError, BotoCoreError) as exc:
+        print(f"target-s3-lifecycle: bucket '{bucket}': {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

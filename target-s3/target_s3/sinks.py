@@ -1,0 +1,232 @@
+"""The raw-layer sink: batches a stream's records into files and lists them.
+
+Table versions (docs/contracts.md, section 1): the first ACTIVATE_VERSION v
+opens version v, whose files stay unlisted (status=temp) until the second
+ACTIVATE_VERSION v completes it; then the manifest swaps to exactly v's files
+and the previous files become `outdated`. Records arriving outside a version
+are appended to the manifest as soon as their file is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import typing as t
+import uuid
+
+from singer_sdk.sinks import Sink
+
+from target_s3.batch_file import BatchFile
+from target_s3.manifest import MANIFEST_NAME, Layout, Manifest, ManifestFile, ManifestStore
+from target_s3.storage import STATUS_FINAL, STATUS_OUTDATED, Storage
+
+if t.TYPE_CHECKING:
+    from target_s3.target import TargetS3
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(tz=dt.UTC)
+
+
+def iso_seconds(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RawLayerSink(Sink):
+    """Writes one stream into the raw layer and keeps its manifest."""
+
+    def __init__(
+        self,
+        target: TargetS3,
+        stream_name: str,
+        schema: dict[str, t.Any],
+        key_properties: t.Sequence[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.storage: Storage = target.storage
+        self.manifests: ManifestStore = target.manifests
+        self.layout: Layout = target.stream_layout(stream_name)
+        prefix = target.settings.prefix
+        self.base_key = (
+            f"{prefix}/dimensions/{stream_name}"
+            if self.layout == "snapshot"
+            else f"{prefix}/{stream_name}"
+        )
+        self.manifest_key = f"{self.base_key}/{MANIFEST_NAME}"
+        self._gzip = target.settings.compression == "gzip"
+        self._max_records = target.settings.batch_size_records
+        self._max_bytes = target.settings.batch_size_bytes
+        self._batch: BatchFile | None = None
+        # The version records are stamped with when no ACTIVATE_VERSION is open.
+        self._append_version: int | None = None
+        self.open_version: int | None = None
+        self._pending: list[ManifestFile] = []
+        self._warned_unversioned_snapshot = False
+
+    def setup(self) -> None:
+        manifest = self.manifests.read(self.manifest_key)
+        if manifest is not None:
+            self._append_version = manifest.table_version
+
+    # Records -------------------------------------------------------------
+
+    @property
+    def record_version(self) -> int:
+        if self.open_version is not None:
+            return self.open_version
+        if self._append_version is None:
+            # An incremental stream's very first load starts a version itself.
+            self._append_version = time.time_ns() // 1_000_000
+        return self._append_version
+
+    def write_message(self, record: dict[str, t.Any], extracted_at: str | None) -> None:
+        """Fast path used by the target: no copy, no schema round trip."""
+        if self.layout == "snapshot" and self.open_version is None:
+            self._warn_unversioned_snapshot()
+        record["_sdc_extracted_at"] = extracted_at or utc_now().isoformat()
+        record["_sdc_table_version"] = self.record_version
+        if self._batch is None:
+            self._batch = BatchFile(gzip_enabled=self._gzip)
+        self._batch.write(record)
+        self.tally_record_read()
+
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
+        self.write_message(record, record.get("_sdc_extracted_at"))
+
+    @property
+    def is_full(self) -> bool:
+        batch = self._batch
+        return batch is not None and (
+            batch.records >= self._max_records or batch.raw_bytes >= self._max_bytes
+        )
+
+    def _warn_unversioned_snapshot(self) -> None:
+        if not self._warned_unversioned_snapshot:
+            self._warned_unversioned_snapshot = True
+            self.logger.warning(
+                "Snapshot stream '%s' sent records without ACTIVATE_VERSION: "
+                "appending them to the current version instead of replacing it",
+                self.stream_name,
+            )
+
+    # Files ---------------------------------------------------------------
+
+    def process_batch(self, context: dict[str, t.Any]) -> None:
+        """Store the current batch file; list it now unless its version is open."""
+        batch, self._batch = self._batch, None
+        if batch is None or batch.records == 0:
+            return
+        stored = self._store(batch, self.record_version)
+        if self.open_version is not None:
+            self._pending.append(stored)
+            return
+        self.manifests.update(
+            self.manifest_key, self.stream_name, self.layout, lambda m: _append(m, stored)
+        )
+        self.storage.set_status([stored.key], STATUS_FINAL)
+
+    def _store(self, batch: BatchFile, version: int) -> ManifestFile:
+        loaded = utc_now()
+        partition = None if self.layout == "snapshot" else f"dt={loaded:%Y-%m-%d}"
+        folder = self.base_key if partition is None else f"{self.base_key}/{partition}"
+        suffix = ".jsonl.gz" if self._gzip else ".jsonl"
+        key = f"{folder}/batch-{loaded:%Y%m%dT%H%M%SZ}-{uuid.uuid4()}{suffix}"
+        spool, size = batch.finish()
+        try:
+            self.storage.put_file(key, spool)
+        finally:
+            batch.discard()
+        self.logger.info("Stored %d records in %s", batch.records, self.storage.describe(key))
+        return ManifestFile(
+            key=key,
+            records=batch.records,
+            bytes=size,
+            partition=partition,
+            loaded_at=iso_seconds(loaded),
+            table_version=version,
+        )
+
+    # Versions ------------------------------------------------------------
+
+    def activate_version(self, new_version: int) -> None:
+        """Open version `new_version`, or complete it when it is already open.
+
+        The target drains this sink first, so no buffered record is pending.
+        """
+        if self.open_version == new_version:
+            self._complete_version(new_version)
+            return
+        if self.open_version is not None:
+            self.logger.warning(
+                "Stream '%s': version %d was never completed; its %d files stay unlisted",
+                self.stream_name,
+                self.open_version,
+                len(self._pending),
+            )
+        self.open_version = new_version
+        self._pending = []
+
+    def adopt_version(self, previous: RawLayerSink) -> None:
+        """Continue the version a replaced sink (older schema) had open."""
+        self.open_version, previous.open_version = previous.open_version, None
+        self._pending, previous._pending = previous._pending, []
+
+    def _complete_version(self, version: int) -> None:
+        new_files = list(self._pending)
+        replaced: list[str] = []
+        superseded = False
+
+        def swap(manifest: Manifest) -> bool:
+            nonlocal replaced, superseded
+            if manifest.table_version is not None and manifest.table_version > version:
+                superseded = True  # a newer version already won: keep it
+                return False
+            new_keys = {item.key for item in new_files}
+            replaced = [item.key for item in manifest.files if item.key not in new_keys]
+            manifest.files = new_files
+            manifest.table_version = version
+            return True
+
+        self.manifests.update(self.manifest_key, self.stream_name, self.layout, swap)
+        new_keys = [item.key for item in new_files]
+        if superseded:
+            self.logger.warning(
+                "Stream '%s': version %d is older than the listed version; discarded",
+                self.stream_name,
+                version,
+            )
+            self.storage.set_status(new_keys, STATUS_OUTDATED)
+        else:
+            self.storage.set_status(new_keys, STATUS_FINAL)
+            self.storage.set_status(replaced, STATUS_OUTDATED)
+            self.logger.info(
+                "Stream '%s': version %d complete (%d files, %d replaced)",
+                self.stream_name,
+                version,
+                len(new_keys),
+                len(replaced),
+            )
+        self._append_version = version
+        self.open_version = None
+        self._pending = []
+
+    def clean_up(self) -> None:
+        if self.open_version is not None:
+            self.logger.warning(
+                "Stream '%s': version %d was started but not completed before the end "
+                "of input; its %d files stay unlisted and state is held back",
+                self.stream_name,
+                self.open_version,
+                len(self._pending),
+            )
+        if self._batch is not None:
+            self._batch.discard()
+            self._batch = None
+        super().clean_up()
+
+
+def _append(manifest: Manifest, stored: ManifestFile) -> bool:
+    if manifest.table_version is None:
+        manifest.table_version = stored.table_version
+    manifest.files.append(stored)
+    return True

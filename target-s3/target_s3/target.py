@@ -1,0 +1,309 @@
+"""target-s3: writes the IGDB raw layer (JSONL + manifests) to S3 or a local directory."""
+
+from __future__ import annotations
+
+import copy
+import sys
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.target_base import Target
+
+from target_s3.manifest import Layout, ManifestStore
+from target_s3.sinks import RawLayerSink, iso_seconds, utc_now
+from target_s3.storage import LocalStorage, S3Settings, S3Storage, Storage, StorageError
+
+MIB = 1024 * 1024
+PROBE_KEY = "_target_s3_write_probe"
+
+
+class RawJSONReader(MsgSpecReader):
+    """msgspec reader that keeps floats as floats (the SDK's parses them to Decimal)."""
+
+    _decoder: msgspec.json.Decoder[dict[str, t.Any]] = msgspec.json.Decoder(dict[str, t.Any])
+
+    def deserialize_json(self, line: str) -> dict[str, t.Any]:
+        try:
+            return self._decoder.decode(line)
+        except msgspec.DecodeError as exc:
+            # Never echo the line: it may be huge, and a record is not a log message.
+            raise InvalidInputLine(f"input line is not valid JSON: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings the sinks need (no secrets in here)."""
+
+    prefix: str
+    compression: str
+    batch_size_records: int
+    batch_size_bytes: int
+
+
+class TargetS3(Target):
+    """Singer target for the IGDB raw layer (docs/contracts.md, section 2)."""
+
+    name = "target-s3"
+    default_sink_class = RawLayerSink
+    message_reader_class = RawJSONReader
+    # Records are written exactly as the tap sent them: no stream maps or flattening.
+    capabilities: t.ClassVar[list[t.Any]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STRUCTURED_LOGGING,
+        TargetCapabilities.VALIDATE_RECORDS,
+    ]
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "bucket",
+            th.StringType,
+            title="S3 bucket",
+            description="Bucket of the lake. Empty: write to `local_path` instead.",
+            default="",
+        ),
+        th.Property(
+            "local_path",
+            th.StringType,
+            title="Local lake directory",
+            description="Lake root on local disk, used when `bucket` is empty.",
+            default="output/lake",
+        ),
+        th.Property(
+            "prefix",
+            th.StringType,
+            title="Key prefix",
+            description="Top-level folder of the raw layer inside the lake.",
+            default="raw",
+        ),
+        th.Property(
+            "endpoint_url",
+            th.StringType,
+            title="S3 endpoint URL",
+            description="Custom S3 endpoint (SeaweedFS, MinIO). Empty: AWS.",
+        ),
+        th.Property(
+            "region",
+            th.StringType,
+            title="AWS region",
+            description="Region of the bucket. Empty: the AWS configuration's default.",
+        ),
+        th.Property(
+            "aws_access_key_id",
+            th.StringType,
+            title="AWS access key ID",
+            description="Empty: the standard AWS credential chain.",
+            secret=True,
+        ),
+        th.Property(
+            "aws_secret_access_key",
+            th.StringType,
+            title="AWS secret access key",
+            description="Empty: the standard AWS credential chain.",
+            secret=True,
+        ),
+        th.Property(
+            "aws_session_token",
+            th.StringType,
+            title="AWS session token",
+            description="For temporary credentials.",
+            secret=True,
+        ),
+        th.Property(
+            "compression",
+            th.StringType,
+            title="Compression",
+            description="`gzip` (default: ~3x smaller files, read natively by DuckDB) or `none`.",
+            default="gzip",
+            allowed_values=["gzip", "none"],
+        ),
+        th.Property(
+            "batch_size_records",
+            th.IntegerType,
+            title="Records per file",
+            description="A file is closed after this many records.",
+            default=50_000,
+        ),
+        th.Property(
+            "batch_size_bytes",
+            th.IntegerType,
+            title="Bytes per file",
+            description="A file is closed after this many uncompressed bytes.",
+            default=64 * MIB,
+        ),
+        th.Property(
+            "validate_records",
+            th.BooleanType,
+            title="Validate records",
+            description="Validate each record against its JSON schema (slow; the tap "
+            "is the contract).",
+            default=False,
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            title="S3 retries",
+            description="Retries of a throttled or failed S3 call, with backoff.",
+            default=5,
+        ),
+    ).to_dict()
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self._layouts: dict[str, Layout] = {}
+        self._emittable_state: dict[str, t.Any] | None = None
+        self._emitted_state: dict[str, t.Any] | None = None
+        self.settings = self._read_settings()
+        self.storage = self._make_storage()
+        self.manifests = ManifestStore(self.storage, lambda: iso_seconds(utc_now()))
+        self.storage.check(f"{self.settings.prefix}/{PROBE_KEY}")
+
+    # Settings and storage ------------------------------------------------
+
+    def _setting(self, name: str) -> t.Any:
+        schema_default = self.config_jsonschema["properties"][name].get("default")
+        value = self.config.get(name)
+        return schema_default if value is None else value
+
+    def _read_settings(self) -> Settings:
+        def positive(name: str) -> int:
+            value = self._setting(name)
+            if not isinstance(value, int) or value < 1:
+                raise _setting_error(f"setting '{name}' must be a positive integer, got {value!r}")
+            return value
+
+        prefix = str(self._setting("prefix")).strip("/")
+        if not prefix:
+            raise _setting_error("setting 'prefix' must not be empty")
+        compression = self._setting("compression")
+        if compression not in {"gzip", "none"}:
+            raise _setting_error(
+                f"setting 'compression' must be 'gzip' or 'none', got {compression!r}"
+            )
+        if int(self._setting("max_retries")) < 0:
+            raise _setting_error("setting 'max_retries' must be zero or more")
+        return Settings(
+            prefix=prefix,
+            compression=compression,
+            batch_size_records=positive("batch_size_records"),
+            batch_size_bytes=positive("batch_size_bytes"),
+        )
+
+    def _make_storage(self) -> Storage:
+        bucket = self._setting("bucket")
+        if not bucket:
+            return LocalStorage(Path(self._setting("local_path")).resolve())
+        key_id = self.config.get("aws_access_key_id") or None
+        secret = self.config.get("aws_secret_access_key") or None
+        if bool(key_id) != bool(secret):
+            raise _setting_error(
+                "settings 'aws_access_key_id' and 'aws_secret_access_key' must be set together"
+            )
+        return S3Storage(
+            S3Settings(
+                bucket=bucket,
+                endpoint_url=self.config.get("endpoint_url") or None,
+                region=self.config.get("region") or None,
+                access_key_id=key_id,
+                secret_access_key=secret,
+                session_token=self.config.get("aws_session_token") or None,
+                max_retries=int(self._setting("max_retries")),
+            )
+        )
+
+    def stream_layout(self, stream_name: str) -> Layout:
+        return self._layouts.get(stream_name, "snapshot")
+
+    # Messages ------------------------------------------------------------
+
+    def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
+        # The contract: a non-empty bookmark_properties means the incremental layout.
+        bookmarks = message_dict.get("bookmark_properties") or []
+        stream_name = message_dict["stream"]
+        self._layouts[stream_name] = "incremental" if bookmarks else "snapshot"
+        previous = self._sinks_active.get(stream_name)
+        super()._process_schema_message(message_dict)
+        current = self._sinks_active.get(stream_name)
+        if (
+            isinstance(previous, RawLayerSink)
+            and isinstance(current, RawLayerSink)
+            and current is not previous
+            and previous.open_version is not None
+        ):
+            # A schema change mid-version must not forget the open version.
+            self.drain_one(previous)
+            current.adopt_version(previous)
+
+    def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
+        self._assert_line_requires(message_dict, requires={"stream", "record"})
+        stream_name = message_dict["stream"]
+        self._assert_sink_exists(stream_name)
+        sink = t.cast("RawLayerSink", self._sinks_active[stream_name])
+        record = message_dict["record"]
+        if sink._validator is not None:
+            sink._validator.validate(record)
+        sink._singer_validate_message(record)
+        sink.write_message(record, message_dict.get("time_extracted"))
+        sink.record_counter_metric.increment()
+        if sink.is_full:
+            # Drain everything, not just this sink, so the state can move forward
+            # with every file: a crash then re-reads at most one batch per stream.
+            self.drain_all()
+        else:
+            self._handle_max_record_age()
+
+    def _process_activate_version_message(self, message_dict: dict[str, t.Any]) -> None:
+        self._assert_line_requires(message_dict, requires={"stream", "version"})
+        stream_name = message_dict["stream"]
+        self._assert_sink_exists(stream_name)
+        sink = t.cast("RawLayerSink", self._sinks_active[stream_name])
+        was_open = sink.open_version is not None
+        self.drain_one(sink)  # buffered records belong to the version before this message
+        sink.activate_version(int(message_dict["version"]))
+        if was_open and not self._any_open_version():
+            self._emittable_state = copy.deepcopy(self._latest_state)
+            self.drain_all()  # every record so far is listed: release the held state
+
+    def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
+        super()._process_state_message(message_dict)
+        if not self._any_open_version():
+            self._emittable_state = copy.deepcopy(self._latest_state)
+
+    def _any_open_version(self) -> bool:
+        return any(
+            t.cast("RawLayerSink", sink).open_version is not None
+            for sink in self._sinks_active.values()
+        )
+
+    def _write_state_message(self, state: dict[str, t.Any]) -> None:
+        """Emit only state whose records are all listed (drain_all calls this last).
+
+        While a version is open, the newest state received before it opened is
+        the latest one that is safe: later bookmarks point into unlisted files.
+        """
+        _ = state
+        safe = self._emittable_state
+        if safe is None or safe == self._emitted_state:
+            return
+        self._emitted_state = copy.deepcopy(safe)
+        super()._write_state_message(safe)
+
+    # CLI -----------------------------------------------------------------
+
+    @classmethod
+    def invoke(cls, **kwargs: t.Any) -> None:
+        try:
+            super().invoke(**kwargs)
+        except (StorageError, InvalidInputLine) as exc:
+            cls.logger.error("target-s3: %s", exc)  # noqa: TRY400 - one line, no traceback
+            sys.exit(1)
+
+
+def _setting_error(message: str) -> ConfigValidationError:
+    return ConfigValidationError(message, errors=[message])

@@ -1,0 +1,52 @@
+"""The lifecycle command stores tag-filtered expiry rules on the bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from target_s3.lifecycle import main
+
+
+def test_lifecycle_rules_are_stored_and_idempotent(
+    s3_lake: Any, write_config: Any, capsys: Any
+) -> None:
+    config = write_config(s3_lake.config)
+
+    assert main(["--config", str(config)]) == 0
+    first = capsys.readouterr().out
+    rules = s3_lake.client.get_bucket_lifecycle_configuration(Bucket=s3_lake.bucket)["Rules"]
+    by_status = {rule["Filter"]["And"]["Tags"][0]["Value"]: rule for rule in rules}
+    assert by_status["outdated"]["Expiration"]["Days"] == 7
+    assert by_status["temp"]["Expiration"]["Days"] == 1
+    assert all(rule["Filter"]["And"]["Prefix"] == "raw/" for rule in rules)
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+    assert "set rule target-s3-expire-outdated" in first
+
+    assert main(["--config", str(config)]) == 0
+    assert "already up to date" in capsys.readouterr().out
+    again = s3_lake.client.get_bucket_lifecycle_configuration(Bucket=s3_lake.bucket)["Rules"]
+    assert len(again) == 2
+
+
+def test_lifecycle_keeps_foreign_rules(s3_lake: Any, write_config: Any, capsys: Any) -> None:
+    foreign = {
+        "ID": "someone-else",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "logs/"},
+        "Expiration": {"Days": 30},
+    }
+    s3_lake.client.put_bucket_lifecycle_configuration(
+        Bucket=s3_lake.bucket, LifecycleConfiguration={"Rules": [foreign]}
+    )
+    assert main(["--config", str(write_config(s3_lake.config))]) == 0
+    rules = s3_lake.client.get_bucket_lifecycle_configuration(Bucket=s3_lake.bucket)["Rules"]
+    assert {rule["ID"] for rule in rules} == {
+        "someone-else",
+        "target-s3-expire-outdated",
+        "target-s3-expire-temp",
+    }
+
+
+def test_local_lake_has_no_lifecycle(local_lake: Any, write_config: Any, capsys: Any) -> None:
+    assert main(["--config", str(write_config(local_lake.config))]) == 0
+    assert "local lakes have no lifecycle rules" in capsys.readouterr().out

@@ -1,0 +1,115 @@
+"""Table versions (ACTIVATE_VERSION) and state gating."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+GAMES = "raw/games"
+GENRES = "raw/dimensions/genres"
+
+
+def states_in(lines: list[str]) -> list[dict[str, Any]]:
+    return [json.loads(line)["value"] for line in lines if json.loads(line)["type"] == "STATE"]
+
+
+def test_full_refresh_swaps_to_the_new_version(lake: Any, singer: Any) -> None:
+    lake.run(singer.lines("games_incremental.singer"), batch_size_records=50)
+    before = lake.manifest(GAMES)
+    full = singer.lines("games_full_refresh.singer", version=2_000_000_000_000)
+    emitted = lake.run(full, batch_size_records=30)
+
+    after = lake.manifest(GAMES)
+    assert before is not None
+    assert after is not None
+    assert after["table_version"] == 2_000_000_000_000
+    assert after["generation"] == before["generation"] + 1  # one swap, no per-file writes
+    assert [item["records"] for item in after["files"]] == [30, 30, 30, 10]
+    assert {item["table_version"] for item in after["files"]} == {2_000_000_000_000}
+    assert sorted(record["id"] for record in lake.records(GAMES)) == sorted(
+        record["id"] for record in singer.seed_records("igdb_games_mock.jsonl")
+    )
+    for old in before["files"]:
+        assert lake.status(old["key"]) in {"outdated", None}
+    for new in after["files"]:
+        assert lake.status(new["key"]) in {"final", None}
+    assert emitted[-1] == states_in(full)[-1]
+
+
+def test_incomplete_version_stays_unlisted_and_holds_state(lake: Any, singer: Any) -> None:
+    lake.run(singer.lines("games_incremental.singer"))
+    before = lake.manifest(GAMES)
+    incomplete = singer.lines("games_full_refresh_incomplete.singer", version=2_000_000_000_000)
+    emitted = lake.run(incomplete, batch_size_records=30)
+
+    assert lake.manifest(GAMES) == before  # nothing swapped, nothing appended
+    unlisted = [
+        key
+        for key in lake.keys(GAMES)
+        if "batch-" in key and key not in {item["key"] for item in before["files"]}
+    ]
+    assert len(unlisted) == 4  # the version's files exist, unlisted, still temp
+    assert all(lake.status(key) in {"temp", None} for key in unlisted)
+    # Only the state received before the version opened may be emitted.
+    assert emitted == [states_in(incomplete)[0]]
+
+
+def test_unversioned_incremental_stream_starts_a_version(lake: Any, singer: Any) -> None:
+    lake.run(singer.lines("games_incremental.singer"))
+
+    manifest = lake.manifest(GAMES)
+    assert manifest is not None
+    version = manifest["table_version"]
+    assert isinstance(version, int)
+    assert abs(version - time.time() * 1000) < 600_000  # epoch milliseconds, just now
+    assert {record["_sdc_table_version"] for record in lake.records(GAMES)} == {version}
+
+
+def test_state_waits_for_the_version_then_is_released(lake: Any, singer: Any) -> None:
+    genres = singer.lines("genres_snapshot.singer", version=7)
+    # STATE arrives while genres' version is open: it must be held until it completes.
+    mixed = [*genres[:5], '{"type": "STATE", "value": {"bookmarks": {"x": 1}}}', *genres[5:]]
+    emitted = lake.run(mixed)
+
+    assert emitted[0] == {"bookmarks": {"x": 1}}
+    assert lake.manifest(GENRES)["table_version"] == 7
+
+
+def test_state_is_emitted_only_after_its_records_are_listed(
+    local_lake: Any, singer: Any, write_config: Any, tmp_path: Any
+) -> None:
+    """A real target process: when a STATE line appears, its records are already listed."""
+    config = write_config({**local_lake.config, "batch_size_records": 25})
+    lines = singer.lines("games_incremental.singer")
+    target = subprocess.Popen(
+        [singer.target_bin, "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert target.stdin is not None
+    assert target.stdout is not None
+    try:
+        # schema, 25 records, a state, 25 more records: the second batch fills up
+        target.stdin.write("\n".join(lines[:52]) + "\n")
+        target.stdin.flush()
+        state_line = target.stdout.readline()  # blocks until the target emits
+        state = json.loads(state_line)
+        manifest = local_lake.manifest(GAMES)
+        listed_ids = {record["id"] for record in local_lake.records(GAMES)}
+        upto = next(
+            index
+            for index, line in enumerate(lines)
+            if json.loads(line)["type"] == "STATE" and json.loads(line)["value"] == state
+        )
+        needed = {json.loads(line)["record"]["id"] for line in lines[:upto] if '"RECORD"' in line}
+        assert needed
+        assert needed <= listed_ids
+        assert manifest is not None
+    finally:
+        target.stdin.close()
+        target.wait(timeout=60)
+    assert target.returncode == 0

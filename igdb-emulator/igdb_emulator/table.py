@@ -1,0 +1,111 @@
+"""One endpoint's records, held compactly: pre-encoded JSON plus an (id, updated_at) index.
+
+Readers take an immutable `Snapshot` and work without locks; writers (advance_day) build a
+new snapshot and swap it in, so a page being served never sees a half-applied change.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from igdb_emulator.entities import Entity
+from igdb_emulator.records import Record, decode, encode, in_key_order
+
+NO_UPDATED_AT = -1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Rows sorted by id: `ids[i]`, `updated[i]` (NO_UPDATED_AT when absent) and `blobs[i]`."""
+
+    ids: array[int]
+    updated: array[int]
+    blobs: list[bytes]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def index_of(self, record_id: int) -> int | None:
+        position = bisect.bisect_left(self.ids, record_id)
+        if position < len(self.ids) and self.ids[position] == record_id:
+            return position
+        return None
+
+
+class Table:
+    def __init__(self, entity: Entity, snapshot: Snapshot) -> None:
+        self.entity = entity
+        self._snapshot = snapshot
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def from_records(cls, entity: Entity, records: Iterable[Record]) -> Table:
+        """Build from dicts (any key order; keys outside the entity are an error)."""
+        rows = sorted((_row(entity, record) for record in records), key=lambda row: row[0])
+        return cls.from_rows(entity, rows)
+
+    @classmethod
+    def from_rows(cls, entity: Entity, rows: Iterable[tuple[int, int, bytes]]) -> Table:
+        """Build from (id, updated_at, json) rows already sorted by id."""
+        ids: array[int] = array("q")
+        updated: array[int] = array("q")
+        blobs: list[bytes] = []
+        for record_id, updated_at, blob in rows:
+            ids.append(record_id)
+            updated.append(updated_at)
+            blobs.append(blob)
+        if any(ids[i] >= ids[i + 1] for i in range(len(ids) - 1)):
+            raise ValueError(f"{entity.name}: rows must have unique ids in ascending order")
+        return cls(entity, Snapshot(ids, updated, blobs))
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def __len__(self) -> int:
+        return len(self._snapshot)
+
+    def get(self, record_id: int) -> Record | None:
+        snapshot = self._snapshot
+        position = snapshot.index_of(record_id)
+        return None if position is None else decode(snapshot.blobs[position])
+
+    def records(self) -> Iterator[Record]:
+        """Every record, decoded, in id order."""
+        for blob in self._snapshot.blobs:
+            yield decode(blob)
+
+    def apply(self, upserts: Iterable[Record] = (), deletes: Iterable[int] = ()) -> None:
+        """Insert or replace `upserts` and remove `deletes`, as one atomic change."""
+        with self._write_lock:
+            rows = {
+                record_id: (updated_at, blob)
+                for record_id, updated_at, blob in zip(
+                    self._snapshot.ids, self._snapshot.updated, self._snapshot.blobs, strict=True
+                )
+            }
+            for record in upserts:
+                record_id, updated_at, blob = _row(self.entity, record)
+                rows[record_id] = (updated_at, blob)
+            for record_id in deletes:
+                rows.pop(record_id, None)
+            ordered = sorted(rows.items())
+            self._snapshot = Snapshot(
+                array("q", (record_id for record_id, _ in ordered)),
+                array("q", (updated_at for _, (updated_at, _) in ordered)),
+                [blob for _, (_, blob) in ordered],
+            )
+
+
+def _row(entity: Entity, record: Record) -> tuple[int, int, bytes]:
+    unknown = set(record) - entity.field_set
+    if unknown:
+        raise ValueError(
+            f"{entity.name} record {record.get('id')}: unknown fields {sorted(unknown)}"
+        )
+    ordered = in_key_order(record, entity.fields)
+    return ordered["id"], ordered.get("updated_at", NO_UPDATED_AT), encode(ordered)

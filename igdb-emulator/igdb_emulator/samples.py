@@ -1,4 +1,4 @@
-"""Load the real IGDB sample responses in /work/shared/data/igdb (never copied into the package).
+"""Load the real IGDB sample responses bundled in igdb_emulator/samples/ (see its README.md).
 
 Two sets are merged: gameboy-seeds (`fields *`, wins for the same id) and rag-sample
 (selected fields). Records are returned as dicts per endpoint, as found; the dataset
@@ -45,20 +45,17 @@ _RAG = (
 )
 
 
+BUNDLED_SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+
+
 def samples_dir() -> Path:
-    """$IGDB_EMULATOR_SAMPLES_DIR, else shared/data/igdb beside (or inside) the repository."""
+    """$IGDB_EMULATOR_SAMPLES_DIR, else the real IGDB responses bundled with the package."""
     override = os.environ.get(SAMPLES_DIR_ENV)
-    if override:
-        candidates = [Path(override)]
-    else:
-        repo = Path(__file__).resolve().parents[2]
-        candidates = [repo.parent / "shared/data/igdb", repo / "shared/data/igdb"]
-    for candidate in candidates:
-        if (candidate / "gameboy-seeds").is_dir() and (candidate / "rag-sample").is_dir():
-            return candidate
-    tried = ", ".join(str(candidate) for candidate in candidates)
+    candidate = Path(override) if override else BUNDLED_SAMPLES_DIR
+    if (candidate / "gameboy-seeds").is_dir() and (candidate / "rag-sample").is_dir():
+        return candidate
     raise FileNotFoundError(
-        f"IGDB sample data not found (tried {tried}); set {SAMPLES_DIR_ENV} to the folder "
+        f"IGDB sample data not found in {candidate}; set {SAMPLES_DIR_ENV} to the folder "
         "holding gameboy-seeds/ and rag-sample/"
     )
 

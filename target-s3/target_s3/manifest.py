@@ -53,6 +53,9 @@ class Manifest:
     generation: int = 0
     updated_at: str | None = None
     files: list[ManifestFile] = field(default_factory=list)
+    # Keys listed by a write whose `final` tagging may not have happened (the
+    # writer may have died right after the write); the next writer re-tags them.
+    untagged: list[str] = field(default_factory=list)
     manifest_version: int = MANIFEST_VERSION
 
     def to_json(self) -> bytes:
@@ -64,6 +67,7 @@ class Manifest:
             "generation": self.generation,
             "updated_at": self.updated_at,
             "files": [asdict(item) for item in self.files],
+            "untagged": self.untagged,
         }
         return json.dumps(document, indent=2).encode() + b"\n"
 
@@ -77,6 +81,7 @@ class Manifest:
             generation=int(document.get("generation", 0)),
             updated_at=document.get("updated_at"),
             files=[ManifestFile(**item) for item in document.get("files", [])],
+            untagged=list(document.get("untagged", [])),
             manifest_version=int(document.get("manifest_version", MANIFEST_VERSION)),
         )
 

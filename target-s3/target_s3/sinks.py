@@ -5,6 +5,12 @@ opens version v, whose files stay unlisted (status=temp) until the second
 ACTIVATE_VERSION v completes it; then the manifest swaps to exactly v's files
 and the previous files become `outdated`. Records arriving outside a version
 are appended to the manifest as soon as their file is stored.
+
+A file is listed first and tagged `final` second, so a writer killed in between
+would leave a listed file `temp` (expired by the lifecycle after a day). Every
+write therefore also records the keys it lists under `untagged`; each writer
+re-tags the listed `untagged` keys at setup (idempotent) and drops the keys it
+has tagged itself from the list at its next write.
 """
 
 from __future__ import annotations
@@ -62,11 +68,34 @@ class RawLayerSink(Sink):
         self.open_version: int | None = None
         self._pending: list[ManifestFile] = []
         self._warned_unversioned_snapshot = False
+        # Keys this writer knows are tagged: its next write drops them from `untagged`.
+        self._tagged: set[str] = set()
 
     def setup(self) -> None:
         manifest = self.manifests.read(self.manifest_key)
         if manifest is not None:
             self._append_version = manifest.table_version
+            self._finish_interrupted_tagging(manifest)
+
+    def _finish_interrupted_tagging(self, manifest: Manifest) -> None:
+        """Tag `final` what a previous write listed but may have died before tagging."""
+        listed = {item.key for item in manifest.files}
+        self._tag_final([key for key in manifest.untagged if key in listed])
+        self._tagged.update(manifest.untagged)  # unlisted ones need no tag: drop them too
+
+    def _tag_final(self, keys: list[str]) -> None:
+        for key in self.storage.set_status(keys, STATUS_FINAL):
+            self.logger.error(
+                "Stream '%s': listed file %s no longer exists (expired before it was "
+                "tagged final?); reload the stream with a full refresh",
+                self.stream_name,
+                self.storage.describe(key),
+            )
+        self._tagged.update(keys)
+
+    def _untagged_after_listing(self, manifest: Manifest, listed: list[str]) -> list[str]:
+        """The manifest's new `untagged`: other writers' keys stay until they are tagged."""
+        return [key for key in manifest.untagged if key not in self._tagged] + listed
 
     # Records -------------------------------------------------------------
 
@@ -120,10 +149,16 @@ class RawLayerSink(Sink):
         if self.open_version is not None:
             self._pending.append(stored)
             return
-        self.manifests.update(
-            self.manifest_key, self.stream_name, self.layout, lambda m: _append(m, stored)
-        )
-        self.storage.set_status([stored.key], STATUS_FINAL)
+
+        def append(manifest: Manifest) -> bool:
+            if manifest.table_version is None:
+                manifest.table_version = stored.table_version
+            manifest.files.append(stored)
+            manifest.untagged = self._untagged_after_listing(manifest, [stored.key])
+            return True
+
+        self.manifests.update(self.manifest_key, self.stream_name, self.layout, append)
+        self._tag_final([stored.key])
 
     def _store(self, batch: BatchFile, version: int) -> ManifestFile:
         loaded = utc_now()
@@ -175,20 +210,24 @@ class RawLayerSink(Sink):
         new_files = list(self._pending)
         replaced: list[str] = []
         superseded = False
+        new_keys = [item.key for item in new_files]
+        incoming = set(new_keys)
 
         def swap(manifest: Manifest) -> bool:
             nonlocal replaced, superseded
             if manifest.table_version is not None and manifest.table_version > version:
                 superseded = True  # a newer version already won: keep it
                 return False
-            new_keys = {item.key for item in new_files}
-            replaced = [item.key for item in manifest.files if item.key not in new_keys]
+            replaced = [item.key for item in manifest.files if item.key not in incoming]
             manifest.files = new_files
             manifest.table_version = version
+            # Replaced files are unlisted now: they must never be re-tagged final.
+            unlisted = set(replaced)
+            manifest.untagged = [key for key in manifest.untagged if key not in unlisted]
+            manifest.untagged = self._untagged_after_listing(manifest, new_keys)
             return True
 
         self.manifests.update(self.manifest_key, self.stream_name, self.layout, swap)
-        new_keys = [item.key for item in new_files]
         if superseded:
             self.logger.warning(
                 "Stream '%s': version %d is older than the listed version; discarded",
@@ -197,7 +236,7 @@ class RawLayerSink(Sink):
             )
             self.storage.set_status(new_keys, STATUS_OUTDATED)
         else:
-            self.storage.set_status(new_keys, STATUS_FINAL)
+            self._tag_final(new_keys)
             self.storage.set_status(replaced, STATUS_OUTDATED)
             self.logger.info(
                 "Stream '%s': version %d complete (%d files, %d replaced)",
@@ -223,10 +262,3 @@ class RawLayerSink(Sink):
             self._batch.discard()
             self._batch = None
         super().clean_up()
-
-
-def _append(manifest: Manifest, stored: ManifestFile) -> bool:
-    if manifest.table_version is None:
-        manifest.table_version = stored.table_version
-    manifest.files.append(stored)
-    return True

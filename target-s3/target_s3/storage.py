@@ -58,8 +58,11 @@ class Storage(abc.ABC):
         """Store a finished file under `key`, still marked temporary (invisible)."""
 
     @abc.abstractmethod
-    def set_status(self, keys: Sequence[str], status: str) -> None:
-        """Mark files `final` or `outdated` (drives the bucket lifecycle rules)."""
+    def set_status(self, keys: Sequence[str], status: str) -> list[str]:
+        """Mark files `final` or `outdated` (drives the bucket lifecycle rules).
+
+        Idempotent. Returns the keys that no longer exist (nothing left to tag).
+        """
 
     @abc.abstractmethod
     def read(self, key: str) -> Versioned | None:
@@ -120,8 +123,9 @@ class LocalStorage(Storage):
     def put_file(self, key: str, source: IO[bytes]) -> None:
         self._replace(key, lambda out: shutil.copyfileobj(source, out, 1 << 20))
 
-    def set_status(self, keys: Sequence[str], status: str) -> None:
+    def set_status(self, keys: Sequence[str], status: str) -> list[str]:
         """Local files carry no tags: visibility is the manifest alone."""
+        return [key for key in keys if not self.path(key).is_file()]
 
     def read(self, key: str) -> Versioned | None:
         try:
@@ -217,13 +221,20 @@ class S3Storage(Storage):
             source, self.bucket, key, ExtraArgs={"Tagging": f"status={STATUS_TEMP}"}
         )
 
-    def set_status(self, keys: Sequence[str], status: str) -> None:
+    def set_status(self, keys: Sequence[str], status: str) -> list[str]:
+        missing = []
         for key in keys:
-            self.client.put_object_tagging(
-                Bucket=self.bucket,
-                Key=key,
-                Tagging={"TagSet": [{"Key": "status", "Value": status}]},
-            )
+            try:
+                self.client.put_object_tagging(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Tagging={"TagSet": [{"Key": "status", "Value": status}]},
+                )
+            except ClientError as exc:
+                if str(exc.response.get("Error", {}).get("Code")) not in {"NoSuchKey", "404"}:
+                    raise
+                missing.append(key)
+        return missing
 
     def read(self, key: str) -> Versioned | None:
         try:

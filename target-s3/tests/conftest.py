@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from igdb_emulator.samples import samples_dir
 from target_s3.target import TargetS3
 
 RESOURCES = Path(__file__).parent / "resources"
-SEEDS = Path("/work/shared/data/igdb/gameboy-seeds")
+SEEDS = samples_dir() / "gameboy-seeds"
 TARGET_BIN = str(Path(sys.executable).with_name("target-s3"))
 
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import errno
 import gzip
+import io
 import json
+import random
+import tempfile
 from typing import Any
 
+import pytest
 from target_s3.batch_file import BatchFile
 
 
@@ -46,3 +51,27 @@ def test_large_batches_stream_through_gzip_in_chunks() -> None:
     assert batch.raw_bytes == sum(
         len(json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode()) + 1 for r in rows
     )
+
+
+class FullDisk(io.BytesIO):
+    """A spool that fills up after 64 KiB."""
+
+    def write(self, data: Any) -> int:
+        if self.tell() + len(data) > 64 * 1024:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+def test_a_failed_write_of_the_spool_is_raised(monkeypatch: Any) -> None:
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **_: FullDisk())
+    noise = random.Random(0)  # incompressible text: the spool really fills up
+    batch = BatchFile(gzip_enabled=True)
+
+    def write_several_chunks() -> None:  # the error cannot hide in a buffer
+        for number in range(5000):
+            batch.write({"id": number, "text": noise.randbytes(500).hex()})
+        batch.finish()
+
+    with pytest.raises(OSError, match="No space left"):
+        write_several_chunks()
+    batch.discard()

@@ -142,11 +142,24 @@ def test_read_only_identity_fails_at_start(
     assert s3_lake.keys() == []
 
 
-def test_bad_setting_is_named(local_lake: Any, singer: Any, write_config: Any) -> None:
-    config = write_config({**local_lake.config, "batch_size_records": 0})
-    result = run_cli(singer, config, singer.lines("games_incremental.singer"))
-    assert "batch_size_records" in _one_error_line(result)
+def test_validate_records_rejects_a_record_against_its_schema(
+    local_lake: Any, singer: Any, write_config: Any
+) -> None:
+    """The fast record path keeps the SDK's validator when `validate_records` is on."""
+    lines = singer.lines("games_incremental.singer")
+    bad = json.loads(lines[1])
+    bad["record"]["first_release_date"] = "soon"  # the schema says integer
+    bad_lines = [lines[0], json.dumps(bad), *lines[2:]]
 
-    config = write_config({**local_lake.config, "compression": "zip"})
-    result = run_cli(singer, config, singer.lines("games_incremental.singer"))
-    assert "compression" in _one_error_line(result)
+    config = write_config({**local_lake.config, "validate_records": True})
+    result = run_cli(singer, config, bad_lines)
+    line = _one_error_line(result)
+    assert "stream 'games'" in line
+    assert "first_release_date" in line
+    assert local_lake.manifest(GAMES) is None  # nothing listed
+
+    config = write_config({**local_lake.config, "validate_records": False})
+    assert run_cli(singer, config, bad_lines).returncode == 0  # off: kept as the tap sent it
+    assert {record["id"]: record for record in local_lake.records(GAMES)}[bad["record"]["id"]][
+        "first_release_date"
+    ] == "soon"

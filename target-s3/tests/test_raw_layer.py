@@ -6,6 +6,9 @@ import json
 import re
 from typing import Any
 
+import duckdb
+import pytest
+
 GAMES = "raw/games"
 GENRES = "raw/dimensions/genres"
 BATCH_NAME = re.compile(r"batch-\d{8}T\d{6}Z-[0-9a-f-]{36}\.jsonl(\.gz)?$")
@@ -125,3 +128,20 @@ def test_snapshot_replaces_its_files_each_version(lake: Any, singer: Any) -> Non
     assert old_key in lake.keys(GENRES)  # kept for the lifecycle rule to expire
     assert lake.status(old_key) in {"outdated", None}
     assert lake.status(second["files"][0]["key"]) in {"final", None}
+
+
+def test_duckdb_reads_the_gzipped_files_natively(local_lake: Any, singer: Any) -> None:
+    local_lake.run(singer.lines("games_incremental.singer"), batch_size_records=40)
+
+    manifest = local_lake.manifest(GAMES)
+    assert manifest is not None
+    paths = [str(local_lake.root / item["key"]) for item in manifest["files"]]
+    assert all(path.endswith(".jsonl.gz") for path in paths)
+    rows = duckdb.sql(
+        "select count(*), count(distinct id), sum(aggregated_rating) "
+        f"from read_json_auto({paths!r}, format='newline_delimited')"
+    ).fetchone()
+    originals = singer.seed_records("igdb_games_mock.jsonl")
+    assert rows is not None
+    assert rows[:2] == (100, 100)
+    assert rows[2] == pytest.approx(sum(game.get("aggregated_rating", 0) for game in originals))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SEEDS = Path("/work/shared/data/igdb/gameboy-seeds")
+from igdb_emulator.samples import samples_dir
+
+SEEDS = samples_dir() / "gameboy-seeds"
 HERE = Path(__file__).parent
 EXTRACTED = "2026-11-26T06:00:00.000000+00:00"
 VERSION = 1764136800123

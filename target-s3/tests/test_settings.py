@@ -1,0 +1,75 @@
+"""Bad settings: one error line naming the setting, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+import pytest
+
+GAMES_INPUT = "games_incremental.singer"
+SETTING_ERROR = re.compile(r"^.*ERROR.*target-s3: setting '(\w+)' must .+$")
+
+BAD_SETTINGS = [
+    ("local_path", {"local_path": ""}, "must not be empty when 'bucket' is empty"),
+    ("prefix", {"prefix": "/"}, "must not be empty"),
+    ("batch_size_records", {"batch_size_records": 0}, "got 0"),
+    ("batch_size_records", {"batch_size_records": "ten"}, "got 'ten'"),
+    ("batch_size_bytes", {"batch_size_bytes": -5}, "got -5"),
+    ("compression", {"compression": "zip"}, "must be 'gzip' or 'none', got 'zip'"),
+    ("max_retries", {"max_retries": -1}, "got -1"),
+    ("validate_records", {"validate_records": "yes"}, "must be true or false"),
+    (
+        "endpoint_url",
+        {"bucket": "lake", "endpoint_url": "not a url"},
+        "must be an http(s) URL",
+    ),
+    (
+        "aws_secret_access_key",
+        {"bucket": "lake", "aws_access_key_id": "AKIATEST"},
+        "must be set together with 'aws_access_key_id'",
+    ),
+    (
+        "aws_secret_access_key",
+        {"bucket": "lake", "aws_access_key_id": "AKIATEST", "aws_secret_access_key": 12345},
+        "must be a string",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "explanation"), BAD_SETTINGS, ids=[case[0] for case in BAD_SETTINGS]
+)
+def test_a_bad_setting_is_one_line_naming_it(
+    name: str,
+    bad: dict[str, Any],
+    explanation: str,
+    local_lake: Any,
+    singer: Any,
+    write_config: Any,
+) -> None:
+    config = write_config({**local_lake.config, **bad})
+    result = subprocess.run(
+        [singer.target_bin, "--config", str(config)],
+        input="\n".join(singer.lines(GAMES_INPUT)) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=local_lake.root.parent,  # an empty local_path must not mean "here"
+    )
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stderr
+    match = SETTING_ERROR.match(errors[0])
+    assert match, errors[0]
+    assert match.group(1) == name
+    assert explanation in errors[0]
+    assert "12345" not in result.stderr  # a secret's value is never echoed
+    assert result.stdout == ""  # no state
+    assert sorted(path.name for path in local_lake.root.parent.iterdir()) == sorted(
+        config.name for config in local_lake.root.parent.glob("config-*.json")
+    )  # nothing written: no lake, no raw/ folder in the working directory

@@ -27,7 +27,7 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml
 	$(UV) sync --frozen
 	@touch $@
 
-.meltano/.installed: $(VENV)/.synced meltano.yml $(wildcard */*.meltano.yml) requirements/constraints.txt
+.meltano/.installed: $(VENV)/.synced meltano.yml $(wildcard */*.meltano.yml) $(wildcard */pyproject.toml) requirements/constraints.txt
 	$(MELTANO) install
 	@touch $@
 

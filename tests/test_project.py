@@ -1,8 +1,10 @@
 """Project-wide invariants: pinned installs, Meltano definitions, CI entry point."""
 
+import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +45,58 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "exec make test" in ci
     assert "make test" in readme
     assert "make run" in readme
+
+
+SDK_BUILTIN_SETTINGS = {
+    "stream_maps",
+    "stream_map_config",
+    "faker_config",
+    "flattening_enabled",
+    "flattening_max_depth",
+    "flattening_max_key_length",
+    "flattening_separator",
+    "batch_config",
+    "load_method",
+    "add_record_metadata",
+    "process_activate_version_messages",
+    "batch_size_rows",
+}
+
+
+def plugin_definition(path: str) -> dict[str, object]:
+    definition = yaml.safe_load((ROOT / path).read_text())
+    plugins = [p for kind in definition["plugins"].values() for p in kind]
+    assert len(plugins) == 1
+    return dict(plugins[0])
+
+
+def about(executable: str) -> dict[str, dict[str, object]]:
+    binary = ROOT / ".venv" / "bin" / executable
+    out = subprocess.run(
+        [str(binary), "--about", "--format=json"], check=True, capture_output=True, text=True
+    ).stdout
+    return dict(json.loads(out)["settings"]["properties"])
+
+
+@pytest.mark.parametrize(
+    ("path", "executable"),
+    [("extract/tap-igdb.meltano.yml", "tap-igdb"), ("load/target-s3.meltano.yml", "target-s3")],
+)
+def test_meltano_declares_exactly_the_plugin_settings(path: str, executable: str) -> None:
+    declared = {s["name"]: s for s in plugin_definition(path)["settings"]}  # type: ignore[attr-defined]
+    properties = about(executable)
+
+    assert set(declared) == set(properties) - SDK_BUILTIN_SETTINGS
+    for name, schema in properties.items():
+        if name not in declared:
+            continue
+        setting = declared[name]
+        # Meltano turns decimal settings from env vars into Decimal and cannot
+        # serialize them: every numeric setting must be an integer.
+        assert setting.get("kind") != "decimal", name
+        assert setting.get("sensitive", False) == schema.get("secret", False), name
+        if "default" in schema and schema["default"] not in (None, ""):
+            value = setting.get("value")
+            if isinstance(value, str) and "$MELTANO_PROJECT_ROOT" in value:
+                continue
+            assert value == schema["default"], f"{name}: Meltano {value!r} != {schema['default']!r}"

@@ -1,1 +1,1 @@
-"""placeholder."""
+"""Singer tap for the IGDB v4 API."""

@@ -1,0 +1,78 @@
+"""Apicalypse query bodies for IGDB v4 (plain-text POST bodies, one clause per `;`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+MAX_LIMIT = 500
+"""IGDB answers `limit 501` with a 403."""
+
+MAX_MULTIQUERY_BLOCKS = 10
+"""IGDB answers an 11th multiquery block with a 400."""
+
+
+@dataclass(frozen=True)
+class KeysetWindow:
+    """The slice of an endpoint one cursor reads: `id` in (after_id, upto_id], changed since.
+
+    Keyset paging (`id > last; sort id asc`) never drifts the way offsets do when
+    records change during a long read.
+    """
+
+    after_id: int = -1
+    """-1 reads everything: enum tables such as game_types start at id 0."""
+    upto_id: int | None = None
+    updated_since: int | None = None
+
+    def filter(self) -> str:
+        """The `where` expression (without `where` and `;`)."""
+        conditions = []
+        if self.updated_since is not None:
+            conditions.append(f"updated_at >= {self.updated_since}")
+        conditions.append(f"id > {self.after_id}")
+        if self.upto_id is not None:
+            conditions.append(f"id <= {self.upto_id}")
+        return " & ".join(conditions)
+
+    def after(self, last_id: int) -> KeysetWindow:
+        """The same window, anchored after `last_id`."""
+        return replace(self, after_id=last_id)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One named query of a multiquery (`endpoint` may be `games/count`)."""
+
+    endpoint: str
+    name: str
+    body: str
+
+
+def records_body(window: KeysetWindow, *, limit: int, offset: int = 0) -> str:
+    """A page of full records (`fields *`) in id order."""
+    if not 1 <= limit <= MAX_LIMIT:
+        msg = f"limit must be between 1 and {MAX_LIMIT}, got {limit}"
+        raise ValueError(msg)
+    body = f"fields *; where {window.filter()}; sort id asc; limit {limit};"
+    return f"{body} offset {offset};" if offset else body
+
+
+def count_body(window: KeysetWindow) -> str:
+    """The body for `/{endpoint}/count`."""
+    return f"where {window.filter()};"
+
+
+def max_id_body(window: KeysetWindow) -> str:
+    """The body returning the single highest id matching the window."""
+    return f"fields id; where {window.filter()}; sort id desc; limit 1;"
+
+
+def multiquery_body(blocks: Sequence[Block]) -> str:
+    """The body for `/multiquery`: results come back in block order, by name."""
+    if not 1 <= len(blocks) <= MAX_MULTIQUERY_BLOCKS:
+        msg = f"a multiquery takes 1 to {MAX_MULTIQUERY_BLOCKS} blocks, got {len(blocks)}"
+        raise ValueError(msg)
+    return "".join(
+        f'query {block.endpoint} "{block.name}" {{ {block.body} }};\n' for block in blocks
+    )

@@ -1,0 +1,182 @@
+"""IGDB v4 streams: declarations only (transport and paging live in client.py).
+
+Replication choice per endpoint:
+- INCREMENTAL on `updated_at` (unix seconds): the large entities that carry it.
+- FULL_TABLE snapshot every run: small lookup tables, and endpoints IGDB gives no
+  `updated_at` (covers, age_ratings, websites), which cannot be read incrementally.
+"""
+
+from __future__ import annotations
+
+from tap_igdb.client import IGDBStream
+
+
+class IncrementalStream(IGDBStream):
+    """A large entity read incrementally: `where updated_at >= bookmark - lookback`."""
+
+    replication_key = "updated_at"
+
+
+class SnapshotStream(IGDBStream):
+    """Read in full on every run (FULL_TABLE), announced as a new table version."""
+
+
+# --- INCREMENTAL ----------------------------------------------------------------------
+
+
+class GamesStream(IncrementalStream):
+    """Games (~375k), the centre of the model."""
+
+    name = "games"
+
+
+class InvolvedCompaniesStream(IncrementalStream):
+    """Game-company links (developer, publisher, porting, supporting)."""
+
+    name = "involved_companies"
+
+
+class CompaniesStream(IncrementalStream):
+    """Developers and publishers."""
+
+    name = "companies"
+
+
+class ReleaseDatesStream(IncrementalStream):
+    """Release dates per game, platform and region."""
+
+    name = "release_dates"
+
+
+class KeywordsStream(IncrementalStream):
+    """Keywords tagged on games (hundreds of thousands)."""
+
+    name = "keywords"
+
+
+class FranchisesStream(IncrementalStream):
+    """Franchises."""
+
+    name = "franchises"
+
+
+class CollectionsStream(IncrementalStream):
+    """Collections (series) of games."""
+
+    name = "collections"
+
+
+class ExternalGamesStream(IncrementalStream):
+    """Ids of games on other services (Steam, GOG, ...)."""
+
+    name = "external_games"
+
+
+class PopularityPrimitivesStream(IncrementalStream):
+    """Popularity measurements per game (`calculated_at`, `updated_at`)."""
+
+    name = "popularity_primitives"
+
+
+# --- FULL_TABLE: no updated_at ------------------------------------------------------
+
+
+class CoversStream(SnapshotStream):
+    """Cover images (IGDB gives covers no `updated_at`)."""
+
+    name = "covers"
+
+
+class AgeRatingsStream(SnapshotStream):
+    """Age ratings (no `updated_at`)."""
+
+    name = "age_ratings"
+
+
+class WebsitesStream(SnapshotStream):
+    """Game websites (no `updated_at`)."""
+
+    name = "websites"
+
+
+# --- FULL_TABLE: small lookups --------------------------------------------------------
+
+
+class PlatformsStream(SnapshotStream):
+    """Platforms (~220)."""
+
+    name = "platforms"
+
+
+class GenresStream(SnapshotStream):
+    """Genres (~23)."""
+
+    name = "genres"
+
+
+class GameModesStream(SnapshotStream):
+    """Game modes (~6)."""
+
+    name = "game_modes"
+
+
+class ThemesStream(SnapshotStream):
+    """Themes (~22)."""
+
+    name = "themes"
+
+
+class PlayerPerspectivesStream(SnapshotStream):
+    """Player perspectives (~7)."""
+
+    name = "player_perspectives"
+
+
+class GameTypesStream(SnapshotStream):
+    """Game types (main game, DLC, bundle, ...)."""
+
+    name = "game_types"
+
+
+class GameStatusesStream(SnapshotStream):
+    """Game statuses (released, alpha, cancelled, ...)."""
+
+    name = "game_statuses"
+
+
+class PlatformTypesStream(SnapshotStream):
+    """Platform types (console, arcade, ...)."""
+
+    name = "platform_types"
+
+
+class PopularityTypesStream(SnapshotStream):
+    """Popularity measures (visits, want to play, ...)."""
+
+    name = "popularity_types"
+
+
+# Every stream the tap offers (the SDK syncs them in catalog order).
+STREAM_TYPES: tuple[type[IGDBStream], ...] = (
+    PlatformsStream,
+    GenresStream,
+    GameModesStream,
+    ThemesStream,
+    PlayerPerspectivesStream,
+    GameTypesStream,
+    GameStatusesStream,
+    PlatformTypesStream,
+    PopularityTypesStream,
+    GamesStream,
+    InvolvedCompaniesStream,
+    CompaniesStream,
+    ReleaseDatesStream,
+    KeywordsStream,
+    FranchisesStream,
+    CollectionsStream,
+    ExternalGamesStream,
+    PopularityPrimitivesStream,
+    CoversStream,
+    AgeRatingsStream,
+    WebsitesStream,
+)

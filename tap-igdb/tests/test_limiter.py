@@ -1,0 +1,96 @@
+"""The shared request limiter: start rate in any sliding window, and open requests."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from tap_igdb.limiter import RequestLimiter
+
+
+class FakeClock:
+    """A monotonic clock that only moves when the limiter sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+def start_times(limiter: RequestLimiter, clock: FakeClock, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        with limiter.slot():
+            times.append(round(clock(), 6))
+    return times
+
+
+def test_burst_then_one_window_per_burst() -> None:
+    clock = FakeClock()
+    limiter = RequestLimiter(4, 8, margin_seconds=0.0, clock=clock, sleep=clock.sleep)
+    assert start_times(limiter, clock, 9) == [0, 0, 0, 0, 1, 1, 1, 1, 2]
+
+
+def test_margin_widens_the_window() -> None:
+    clock = FakeClock()
+    limiter = RequestLimiter(4, 8, margin_seconds=0.1, clock=clock, sleep=clock.sleep)
+    assert start_times(limiter, clock, 6) == [0, 0, 0, 0, 1.1, 1.1]
+
+
+def test_never_more_than_the_rate_in_any_sliding_window() -> None:
+    clock = FakeClock()
+    limiter = RequestLimiter(4, 8, margin_seconds=0.0, clock=clock, sleep=clock.sleep)
+    times = []
+    for step in range(40):
+        clock.sleep(0.13 * (step % 3))  # irregular gaps between calls
+        with limiter.slot():
+            times.append(clock())
+    for i in range(len(times) - 4):
+        assert times[i + 4] - times[i] >= 1.0 - 1e-9
+
+
+def test_fractional_rate_spaces_requests() -> None:
+    clock = FakeClock()
+    limiter = RequestLimiter(0.5, 1, margin_seconds=0.0, clock=clock, sleep=clock.sleep)
+    assert start_times(limiter, clock, 3) == [0, 2, 4]
+
+
+def test_open_requests_are_capped() -> None:
+    limiter = RequestLimiter(1000, 2)
+    assert limiter.acquire(timeout=0)
+    assert limiter.acquire(timeout=0)
+    assert not limiter.acquire(timeout=0)
+    limiter.release()
+    assert limiter.acquire(timeout=0)
+
+
+def test_open_requests_capped_across_threads() -> None:
+    limiter = RequestLimiter(1_000_000, 3)
+    lock = threading.Lock()
+    open_now = 0
+    peak = 0
+
+    def request(_: int) -> None:
+        nonlocal open_now, peak
+        with limiter.slot():
+            with lock:
+                open_now += 1
+                peak = max(peak, open_now)
+            with lock:
+                open_now -= 1
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(request, range(500)))
+    assert 1 <= peak <= 3
+
+
+@pytest.mark.parametrize(("rate", "open_max"), [(0, 1), (-1, 1), (4, 0)])
+def test_rejects_nonsense_limits(rate: float, open_max: int) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        RequestLimiter(rate, open_max)

@@ -47,7 +47,7 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy igdb-emulator
 	$(BIN)/mypy tap-igdb
 	$(BIN)/mypy target-s3
-	$(BIN)/mypy orchestrate tests conftest.py
+	$(BIN)/mypy orchestrate tests conftest.py transform/duckdb_plugins
 
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)

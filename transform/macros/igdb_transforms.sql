@@ -1,0 +1,21 @@
+{% macro unix_seconds_to_utc(column) %}
+    {#- IGDB v4 times are unix seconds; a naive timestamp in UTC reads the same in every session time zone. -#}
+    make_timestamp({{ column }} * 1000000)
+{%- endmacro %}
+
+
+{% macro igdb_load_order_desc() %}
+    {#- Latest record first: newest updated_at, then latest load (manifest file
+        position, extraction time, scan order within the read). -#}
+    updated_at desc nulls last,
+    _igdb_file_position desc,
+    _sdc_extracted_at desc nulls last,
+    _igdb_row desc
+{%- endmacro %}
+
+
+{% macro igdb_latest_per_key(relation, key) %}
+    select *
+    from {{ relation }}
+    qualify row_number() over (partition by {{ key }} order by {{ igdb_load_order_desc() }}) = 1
+{%- endmacro %}

@@ -1,0 +1,47 @@
+with
+
+source as (
+
+    select * from {{ source('igdb', 'franchises') }}
+
+),
+
+renamed as (
+
+    select
+        id as franchise_id,
+        name as franchise_name,
+        slug,
+        url,
+        {{ unix_seconds_to_utc('created_at') }} as created_at,
+        {{ unix_seconds_to_utc('updated_at') }} as updated_at,
+        checksum,
+        coalesce(games, []) as game_ids,
+        _sdc_extracted_at as extracted_at,
+        _igdb_loaded_at as loaded_at,
+        _sdc_extracted_at,
+        _igdb_file_position,
+        _igdb_row
+
+    from source
+
+),
+
+deduplicated as (
+
+    {{ igdb_latest_per_key('renamed', 'franchise_id') }}
+
+)
+
+select
+    franchise_id,
+    franchise_name,
+    slug,
+    url,
+    created_at,
+    updated_at,
+    checksum,
+    game_ids,
+    extracted_at,
+    loaded_at
+from deduplicated

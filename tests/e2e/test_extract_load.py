@@ -1,0 +1,193 @@
+"""tap-igdb -> target-s3 through real `meltano` subprocesses, against the emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from igdb_emulator import Dataset, Emulator, EmulatorConfig, Fault
+from igdb_emulator.pytest_plugin import EmulatorFactory
+
+from tests.e2e.conftest import Pipeline, pipeline_environment
+from tests.support.lake import listed_records, require_manifest, source_fields
+
+DEFAULT_STREAMS = (
+    "games",
+    "platforms",
+    "genres",
+    "game_modes",
+    "themes",
+    "player_perspectives",
+    "game_types",
+    "game_statuses",
+    "involved_companies",
+    "companies",
+)
+EL = ("run", "tap-igdb", "target-s3")
+
+
+def assert_lake_equals_source(pipeline: Pipeline, stream: str) -> None:
+    records = [source_fields(r) for r in listed_records(pipeline.lake, stream)]
+    ids = Counter(r["id"] for r in records)
+    assert not [i for i, n in ids.items() if n > 1], f"{stream}: ids listed twice"
+    assert sorted(records, key=lambda r: r["id"]) == pipeline.emulator.truth(stream)
+
+
+def test_first_run_lands_every_default_stream_exactly_once(dev_pipeline: Pipeline) -> None:
+    dev_pipeline.meltano(*EL)
+
+    for stream in DEFAULT_STREAMS:
+        assert_lake_equals_source(dev_pipeline, stream)
+    games = dev_pipeline.state()["singer_state"]["bookmarks"]["games"]
+    max_updated_at = max(g["updated_at"] for g in dev_pipeline.emulator.truth("games"))
+    assert games["replication_key_value"] == max_updated_at
+    assert isinstance(games["replication_key_value"], int)
+
+
+def test_second_run_reads_only_changed_records_and_moves_the_bookmark(
+    dev_pipeline: Pipeline,
+) -> None:
+    dev_pipeline.meltano(*EL)
+    before = dev_pipeline.state()["singer_state"]["bookmarks"]["games"]["replication_key_value"]
+    first_files = {f["key"] for f in require_manifest(dev_pipeline.lake, "games")["files"]}
+    change = dev_pipeline.emulator.advance_day(changed=40, added=10, deleted=0, endpoint="games")
+
+    dev_pipeline.meltano(*EL)
+
+    games = require_manifest(dev_pipeline.lake, "games")
+    new_files = [f for f in games["files"] if f["key"] not in first_files]
+    assert len(games["files"]) == len(first_files) + len(new_files)  # appended
+    day_two = listed_records(dev_pipeline.lake, "games")[-sum(f["records"] for f in new_files) :]
+    lookback = 3600
+    overlap = {
+        g["id"]
+        for g in dev_pipeline.emulator.truth("games")
+        if g["updated_at"] >= before - lookback
+    }
+    assert {r["id"] for r in day_two} == set(change.changed) | set(change.added) | overlap
+    after = dev_pipeline.state()["singer_state"]["bookmarks"]["games"]["replication_key_value"]
+    assert after == max(g["updated_at"] for g in dev_pipeline.emulator.truth("games")) > before
+
+
+def test_full_refresh_reads_everything_again_as_a_new_table_version(
+    dev_pipeline: Pipeline,
+) -> None:
+    dev_pipeline.meltano(*EL)
+    old = require_manifest(dev_pipeline.lake, "games")
+    dev_pipeline.emulator.advance_day(changed=5, added=5, deleted=7, endpoint="games")
+
+    dev_pipeline.meltano("run", "--full-refresh", "tap-igdb", "target-s3")
+
+    new = require_manifest(dev_pipeline.lake, "games")
+    assert new["table_version"] > old["table_version"]
+    assert not {f["key"] for f in new["files"]} & {f["key"] for f in old["files"]}
+    assert all(f["table_version"] == new["table_version"] for f in new["files"])
+    assert_lake_equals_source(dev_pipeline, "games")  # the 7 deleted games are gone
+
+
+def test_requests_stay_within_igdb_limits_on_a_multi_page_extraction(
+    tmp_path: Path, igdb_emulator_factory: EmulatorFactory
+) -> None:
+    emulator = igdb_emulator_factory(Dataset.generate(games=30_000, seed=3), EmulatorConfig())
+    pipeline = Pipeline(tmp_path, emulator, pipeline_environment(tmp_path, emulator))
+
+    pipeline.meltano(*EL)
+
+    assert_lake_equals_source(pipeline, "games")
+    api = [r for r in emulator.request_log if "/v4/" in r.endpoint or r.endpoint != "token"]
+    assert not [r for r in emulator.request_log if r.status == 429]
+    starts = sorted(r.time for r in api)
+    busiest = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    assert busiest <= 4
+    assert emulator.tokens_issued == 1
+
+
+def test_about_and_discover_work_offline(dev_pipeline: Pipeline) -> None:
+    offline = {
+        "TAP_IGDB_API_URL": "http://127.0.0.1:9/v4",
+        "TAP_IGDB_AUTH_URL": "http://127.0.0.1:9/t",
+    }
+
+    about = dev_pipeline.meltano("invoke", "tap-igdb", "--about", "--format=json", env=offline)
+    discover = dev_pipeline.meltano("invoke", "tap-igdb", "--discover", env=offline)
+
+    assert json.loads(about.stdout)["name"] == "tap-igdb"
+    catalog = json.loads(discover.stdout)
+    assert len(catalog["streams"]) == 21
+    assert dev_pipeline.emulator.request_log == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("TAP_IGDB_PAGE_SIZE", "501"),
+        ("TAP_IGDB_API_URL", "not a url"),
+        ("TAP_IGDB_CLIENT_SECRET", "wrong-secret"),
+        ("TARGET_S3_COMPRESSION", "zip"),
+    ],
+)
+def test_bad_settings_fail_with_one_clear_line_and_write_nothing(
+    dev_pipeline: Pipeline, setting: str, value: str
+) -> None:
+    result = dev_pipeline.meltano(*EL, check=False, env={setting: value})
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # No plugin of ours prints a traceback. (Meltano itself may report a
+    # BrokenPipeError when the tap writes into a loader that already exited.)
+    assert not re.search(r"(tap-igdb|target-s3)\s+Traceback", output)
+    name = setting.split("_", 2)[-1].lower()
+    errors = [line for line in output.splitlines() if name in line and "rror" in line]
+    assert errors, f"no error line naming {name}:\n{output[-3000:]}"
+    assert "wrong-secret" not in output
+    assert not dev_pipeline.lake.keys("raw")
+
+
+FAULTS = {
+    "429 storm": Fault.rate_limit(count=6),  # within the 8 retries a request gets
+    "502 burst": Fault.server_error(count=6, status=502),
+    "truncated JSON": Fault.truncated_json(count=3),
+    "invalid JSON": Fault.invalid_json(count=3),
+    "token revoked": Fault.revoke_tokens(),
+    "token expires mid-run": Fault.expire_tokens_after(requests=3),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
+def test_transient_faults_are_survived_with_correct_data(
+    dev_pipeline: Pipeline, fault: Fault
+) -> None:
+    dev_pipeline.emulator.faults.add(fault)
+
+    dev_pipeline.meltano(
+        *EL, env={"TAP_IGDB_BACKOFF_BASE_MS": "50", "TAP_IGDB_BACKOFF_MAX_MS": "500"}
+    )
+
+    for stream in DEFAULT_STREAMS:
+        assert_lake_equals_source(dev_pipeline, stream)
+
+
+def test_a_persistent_outage_fails_loudly_and_keeps_the_previous_data(
+    dev_pipeline: Pipeline,
+) -> None:
+    dev_pipeline.meltano(*EL)
+    before = require_manifest(dev_pipeline.lake, "games")
+    state_before = dev_pipeline.state()
+    dev_pipeline.emulator.faults.add(Fault.server_error(count=10_000, status=502))
+
+    result = dev_pipeline.meltano(
+        "run",
+        "--full-refresh",
+        *EL[1:],
+        check=False,
+        env={"TAP_IGDB_MAX_RETRIES": "2", "TAP_IGDB_BACKOFF_BASE_MS": "50"},
+    )
+
+    assert result.returncode != 0
+    assert "giving up after 3 attempts" in result.stdout + result.stderr
+    assert require_manifest(dev_pipeline.lake, "games") == before
+    assert dev_pipeline.state() == state_before
+    _: Emulator = dev_pipeline.emulator

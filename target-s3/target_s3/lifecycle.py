@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,18 +83,35 @@ def _normalise(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
+def config_from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings `meltano invoke target-s3:lifecycle` exports as TARGET_S3_<NAME>."""
+    prefix = "TARGET_S3_"
+    return {
+        name.removeprefix(prefix).lower(): value
+        for name, value in environ.items()
+        if name.startswith(prefix) and value
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="target-s3-lifecycle",
         description="Store the bucket lifecycle rules for target-s3's tagged files.",
     )
-    parser.add_argument("--config", required=True, type=Path, help="target-s3 config JSON")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="target-s3 config JSON; without it, the TARGET_S3_* variables Meltano exports",
+    )
     args = parser.parse_args(argv)
-    try:
-        config = json.loads(args.config.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"target-s3-lifecycle: cannot read config {args.config}: {exc}", file=sys.stderr)
-        return 2
+    if args.config is None:
+        config = config_from_environment(os.environ)
+    else:
+        try:
+            config = json.loads(args.config.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"target-s3-lifecycle: cannot read config {args.config}: {exc}", file=sys.stderr)
+            return 2
     bucket = config.get("bucket")
     if not bucket:
         print("target-s3-lifecycle: no 'bucket' set: local lakes have no lifecycle rules")

@@ -50,3 +50,20 @@ def test_lifecycle_keeps_foreign_rules(s3_lake: Any, write_config: Any, capsys: 
 def test_local_lake_has_no_lifecycle(local_lake: Any, write_config: Any, capsys: Any) -> None:
     assert main(["--config", str(write_config(local_lake.config))]) == 0
     assert "local lakes have no lifecycle rules" in capsys.readouterr().out
+
+
+def test_lifecycle_reads_the_settings_meltano_exports_when_no_config_is_given(
+    s3_lake: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    """`meltano invoke target-s3:lifecycle` passes settings as TARGET_S3_* variables."""
+    for name, value in s3_lake.config.items():
+        monkeypatch.setenv(f"TARGET_S3_{name.upper()}", str(value))
+
+    assert main([]) == 0
+
+    rules = s3_lake.client.get_bucket_lifecycle_configuration(Bucket=s3_lake.bucket)["Rules"]
+    assert {rule["ID"] for rule in rules} == {
+        "target-s3-expire-outdated",
+        "target-s3-expire-temp",
+    }
+    assert "set rule target-s3-expire-temp" in capsys.readouterr().out

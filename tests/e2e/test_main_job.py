@@ -103,3 +103,15 @@ def test_make_run_launcher_runs_the_main_job_on_the_bundled_emulator(tmp_path: P
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "running against the bundled IGDB emulator" in completed.stdout
     assert len(read_dim_games(tmp_path / "marts/dim_games/dim_games.parquet")) == 600
+
+
+def test_lifecycle_rules_are_applied_through_meltano_in_prod(prod_pipeline: Pipeline) -> None:
+    assert prod_pipeline.s3_lake is not None
+    prod_pipeline.meltano("invoke", "target-s3:lifecycle")
+
+    s3 = prod_pipeline.s3_lake
+    rules = s3.client.get_bucket_lifecycle_configuration(Bucket=s3.bucket)["Rules"]
+    expiry = {
+        rule["Filter"]["And"]["Tags"][0]["Value"]: rule["Expiration"]["Days"] for rule in rules
+    }
+    assert expiry == {"outdated": 7, "temp": 1}

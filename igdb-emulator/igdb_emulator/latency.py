@@ -41,11 +41,12 @@ class LatencyModel:
     def delay(self, pages: list[int]) -> float:
         """Seconds for one request that returned `pages` (records per query; [] for errors).
 
-        Each query of a multiquery costs `base + per_record * records` (summed).
+        One `base` per request (a multiquery is one request) plus `per_record` for every
+        record it returns: a 10 x 500 multiquery costs 0.3 + 0.0018 * 5000 = 9.3 s.
         """
         if self.base == 0 and self.per_record == 0:
             return 0.0
-        seconds = sum(self.base + self.per_record * records for records in pages or [0])
+        seconds = self.base + self.per_record * sum(pages)
         if self.jitter:
             with self._lock:
                 seconds *= 1 + self._rng.uniform(-self.jitter, self.jitter)

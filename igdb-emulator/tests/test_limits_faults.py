@@ -105,7 +105,7 @@ def test_latency_jitter_is_bounded_and_seeded() -> None:
     assert delays[0] == first[0]
     assert all(0.8 <= delay <= 1.2 for delay in delays)
     assert len(set(delays)) > 1
-    assert LatencyModel.per_page(0.3, 0.001).delay([500, 500]) == pytest.approx(1.6)
+    assert LatencyModel.per_page(0.3, 0.001).delay([500, 500]) == pytest.approx(1.3)
 
 
 @pytest.fixture
@@ -194,3 +194,15 @@ def test_faults_clear(open_emulator: Emulator, connect: Connect) -> None:
     open_emulator.faults.add(Fault.server_error(count=5))
     open_emulator.faults.clear()
     assert connect(open_emulator).api("genres", "fields id;").status == 200
+
+
+def test_latency_is_charged_per_request_not_per_query_of_a_multiquery() -> None:
+    """The bench's models: a 10 x 500 multiquery costs 0.3 + 0.0018 * 5000 = 9.3 s per page
+    model, and 1.2 s flat whatever the request holds; a single 500-record page 1.2 s."""
+    per_page = LatencyModel.per_page(base=0.3, per_record=0.0018)
+    flat = LatencyModel.flat(1.2)
+
+    assert per_page.delay([500] * 10) == pytest.approx(9.3)
+    assert per_page.delay([500]) == pytest.approx(1.2)
+    assert flat.delay([500] * 10) == pytest.approx(1.2)
+    assert flat.delay([]) == pytest.approx(1.2)

@@ -44,18 +44,22 @@ class RequestLimiter:
         self._sleep = sleep
 
     def acquire(self, timeout: float | None = None) -> bool:
-        """Take an open-request slot, then wait for a start time; False on timeout."""
+        """Take an open-request slot, then wait for a start time; False on timeout.
+
+        The start is recorded when the thread really goes, not when it was scheduled:
+        a thread that wakes late (GIL, busy machine) must push the next window back,
+        or the server sees the next burst too soon.
+        """
         if not self._open.acquire(timeout=timeout):
             return False
-        with self._schedule_lock:
-            now = self._clock()
-            start = now
-            if len(self._starts) == self._burst:
-                start = max(now, self._starts[0] + self._window)
-            self._starts.append(start)
-        if start > now:
-            self._sleep(start - now)
-        return True
+        while True:
+            with self._schedule_lock:
+                now = self._clock()
+                if len(self._starts) < self._burst or now >= self._starts[0] + self._window:
+                    self._starts.append(now)
+                    return True
+                wait = self._starts[0] + self._window - now
+            self._sleep(wait)
 
     def release(self) -> None:
         """Give the open-request slot back once the response has been read."""

@@ -94,3 +94,19 @@ def test_open_requests_capped_across_threads() -> None:
 def test_rejects_nonsense_limits(rate: float, open_max: int) -> None:
     with pytest.raises(ValueError, match="must be"):
         RequestLimiter(rate, open_max)
+
+
+def test_a_late_wake_up_pushes_the_next_window_back() -> None:
+    """A thread that wakes late (GIL, a busy machine) sends late; the window must start
+    from when it really went, or the server sees the next burst too soon."""
+    clock = FakeClock()
+    oversleeps = [0.3]  # the first wake-up is late, the next ones on time
+
+    def late_sleep(seconds: float) -> None:
+        clock.sleep(seconds + (oversleeps.pop() if oversleeps else 0.0))
+
+    limiter = RequestLimiter(4, 8, margin_seconds=0.0, clock=clock, sleep=late_sleep)
+    sent = start_times(limiter, clock, 12)
+
+    for i in range(len(sent) - 4):
+        assert sent[i + 4] - sent[i] >= 1.0 - 1e-9, sent

@@ -21,6 +21,7 @@ from tap_igdb.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from jsonschema import ValidationError  # type: ignore[import-untyped]
+    from singer_sdk.streams import Stream
 
 # Settings whose values must never appear in a message (the Client-ID is not secret,
 # but stays out of errors too).
@@ -176,6 +177,13 @@ class TapIGDB(Tap):
     def discover_streams(self) -> list[IGDBStream]:
         """Every IGDB endpoint this tap knows; selection happens in the catalog."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """Dimensions before facts (the seed design's order): the FULL_TABLE lookups
+        first, then the INCREMENTAL entities, each group by name as the SDK sorts them."""
+        by_name = super().streams
+        return dict(sorted(by_name.items(), key=lambda item: bool(item[1].replication_key)))
 
     @cached_property
     def authenticator(self) -> TwitchAuthenticator:

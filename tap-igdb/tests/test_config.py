@@ -98,3 +98,15 @@ def test_about_and_discover_work_offline_without_config() -> None:
     assert streams["games"]["replication_method"] == "INCREMENTAL"
     assert streams["platforms"]["replication_method"] == "FULL_TABLE"
     assert all(s["key_properties"] == ["id"] for s in streams.values())
+
+
+def test_dimensions_sync_before_facts() -> None:
+    """The seed's order: FULL_TABLE lookups first, then the INCREMENTAL entities."""
+    order = [
+        (stream.name, bool(stream.replication_key))
+        for stream in TapIGDB(config=VALID).streams.values()
+    ]
+    incremental = [is_incremental for _, is_incremental in order]
+
+    assert incremental == sorted(incremental)  # every False before every True
+    assert [name for name, _ in order].index("platforms") < [n for n, _ in order].index("games")

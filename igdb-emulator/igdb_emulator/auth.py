@@ -26,7 +26,7 @@ class TokenRegistry:
         self.ttl_seconds = ttl_seconds
         self._live: OrderedDict[str, float] = OrderedDict()  # token -> expiry (monotonic)
         self._lock = threading.Lock()
-        self.issued = 0
+        self._history: list[str] = []  # every token ever issued, for secret-scanning tests
 
     def issue(self, client_id: str, client_secret: str, grant_type: str) -> str:
         if client_id != self.client_id:
@@ -40,7 +40,7 @@ class TokenRegistry:
             self._live[token] = time.monotonic() + self.ttl_seconds
             while len(self._live) > MAX_LIVE_TOKENS:
                 self._live.popitem(last=False)  # a 26th token silently invalidates the oldest
-            self.issued += 1
+            self._history.append(token)
         return token
 
     def valid(self, client_id: str | None, token: str | None) -> bool:
@@ -54,6 +54,15 @@ class TokenRegistry:
                 del self._live[token]
                 return False
             return True
+
+    @property
+    def issued(self) -> int:
+        with self._lock:
+            return len(self._history)
+
+    def history(self) -> list[str]:
+        with self._lock:
+            return list(self._history)
 
     def revoke_all(self) -> None:
         with self._lock:

@@ -187,6 +187,10 @@ class Emulator:
     def tokens_issued(self) -> int:
         return self._tokens.issued
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token this emulator handed out (tests scan outputs for them)."""
+        return self._tokens.history()
+
     # observation and control
     @property
     def request_log(self) -> list[LoggedRequest]:

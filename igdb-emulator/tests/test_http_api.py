@@ -29,8 +29,10 @@ def test_token_via_query_string_and_form_body(igdb_emulator: Emulator, connect: 
         }
     ).encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert client.request("POST", "/oauth2/token", form, headers).status == 200
+    second = client.request("POST", "/oauth2/token", form, headers)
+    assert second.status == 200
     assert igdb_emulator.tokens_issued == 2
+    assert igdb_emulator.issued_tokens() == [payload["access_token"], second.json()["access_token"]]
 
 
 def test_token_errors(igdb_emulator: Emulator, connect: Connect) -> None:

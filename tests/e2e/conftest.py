@@ -128,7 +128,13 @@ def prod_pipeline(
     s3_bucket: str,
 ) -> Pipeline:
     """The prod environment on a real S3 server: lake, marts and Meltano state in one bucket."""
-    emulator = igdb_emulator_factory()
+    return prod_pipeline_for(tmp_path, igdb_emulator_factory(), seaweedfs, s3_bucket)
+
+
+def prod_pipeline_for(
+    tmp_path: Path, emulator: Emulator, seaweedfs: SeaweedFS, s3_bucket: str
+) -> Pipeline:
+    """A prod-environment Pipeline for a given emulator (see `prod_pipeline`)."""
     env = pipeline_environment(tmp_path, emulator)
     for local_only in ("TARGET_S3_LOCAL_PATH", "IGDB_LAKE_ROOT", "IGDB_MART_ROOT"):
         del env[local_only]

@@ -88,8 +88,13 @@ class SeaweedFS:
 
     data_dir: Path
     ports: dict[str, int]
-    admin: Identity = field(default_factory=lambda: Identity("admin-key", "admin-secret"))
-    read_only: Identity = field(default_factory=lambda: Identity("reader-key", "reader-secret"))
+    # Distinctive secrets, so tests can search every output for them.
+    admin: Identity = field(
+        default_factory=lambda: Identity("admin-key", "canary-seaweed-admin-secret-3f9c1e")
+    )
+    read_only: Identity = field(
+        default_factory=lambda: Identity("reader-key", "canary-seaweed-reader-secret-a61d07")
+    )
     region: str = REGION
     _process: subprocess.Popen[bytes] | None = None
 

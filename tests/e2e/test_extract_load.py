@@ -97,7 +97,8 @@ def test_requests_stay_within_igdb_limits_on_a_multi_page_extraction(
     pipeline.meltano(*EL)
 
     assert_lake_equals_source(pipeline, "games")
-    api = [r for r in emulator.request_log if "/v4/" in r.endpoint or r.endpoint != "token"]
+    # IGDB limits API requests; the token comes from Twitch, another host.
+    api = [r for r in emulator.request_log if r.endpoint != "oauth2/token"]
     assert not [r for r in emulator.request_log if r.status == 429]
     starts = sorted(r.time for r in api)
     busiest = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)

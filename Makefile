@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11 + PyPI):
-#   make run    install everything (pinned, uv.lock) and run the main job
+#   make run    install everything (pinned, requirements/lock.txt) and run the main job
 #   make test   install the same and run lint, types and the whole test suite
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -25,8 +25,12 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml
-	$(UV) sync --frozen
+LOCAL_PACKAGES := -e ./tap-igdb -e ./target-s3 -e ./igdb-emulator
+
+$(VENV)/.synced: $(UV) requirements/lock.txt */pyproject.toml
+	test -x $(BIN)/python || $(UV) venv --quiet $(VENV)
+	$(UV) pip sync --quiet --python $(VENV) --require-hashes requirements/lock.txt
+	$(UV) pip install --quiet --python $(VENV) --no-deps $(LOCAL_PACKAGES)
 	@touch $@
 
 .meltano/.installed: $(VENV)/.synced meltano.yml $(wildcard */*.meltano.yml) $(wildcard */pyproject.toml) requirements/constraints.txt
@@ -65,9 +69,11 @@ pytest: install $(NODE_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lock: $(UV) ## re-lock after changing a pyproject.toml (also refreshes the plugin constraints)
-	$(UV) lock
-	$(UV) export --frozen --no-hashes --no-emit-workspace --no-emit-project \
-		-o requirements/constraints.txt >/dev/null
+	$(UV) pip compile --quiet --universal --generate-hashes \
+		--group pyproject.toml:dev --group pyproject.toml:transform \
+		--no-emit-package tap-igdb --no-emit-package target-s3 --no-emit-package igdb-emulator \
+		--custom-compile-command "make lock" pyproject.toml -o requirements/lock.txt
+	$(BIN)/python -m orchestrate.constraints requirements/lock.txt > requirements/constraints.txt
 
 clean: ## remove installed environments and outputs
 	rm -rf $(VENV) $(TOOLS) .meltano output

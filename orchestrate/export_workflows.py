@@ -177,7 +177,7 @@ jobs:
       - uses: {SETUP_PYTHON}
         with:
           python-version: "{PYTHON_VERSION}"
-      - name: Install the project and its plugins (make install, pinned by uv.lock)
+      - name: Install the project and its plugins (make install, pinned by requirements/lock.txt)
         run: make install
       - name: AWS credentials through the OIDC role (no stored keys)
         uses: {CONFIGURE_AWS}

@@ -1,33 +1,44 @@
 """Project-wide invariants: pinned installs, Meltano definitions, CI entry point."""
 
 import json
+import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
+from orchestrate.constraints import constraints
+
 ROOT = Path(__file__).resolve().parents[1]
-UV = ROOT / ".tools" / "bin" / "uv"
 
 
-def test_plugin_constraints_are_exported_from_the_lock_file() -> None:
-    """Plugin venvs install with -c requirements/constraints.txt: it must match uv.lock."""
-    exported = subprocess.run(
-        [str(UV), "export", "--frozen", "--no-hashes", "--no-emit-workspace", "--no-emit-project"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    committed = (ROOT / "requirements" / "constraints.txt").read_text()
+def test_plugin_constraints_are_the_lock_files_pins() -> None:
+    """Plugin venvs install with -c requirements/constraints.txt: it must match the lock."""
+    lock = (ROOT / "requirements" / "lock.txt").read_text().splitlines()
+    committed = (ROOT / "requirements" / "constraints.txt").read_text().splitlines()
 
-    def pins(text: str) -> list[str]:
-        return [line for line in text.splitlines() if line and not line.lstrip().startswith("#")]
+    pins = [line for line in committed if line and not line.startswith("#")]
+    assert pins == constraints(lock), "run `make lock` to refresh the constraints"
 
-    assert pins(committed) == pins(exported), (
-        "run `make lock` to refresh requirements/constraints.txt"
-    )
+
+def test_the_lock_pins_every_direct_dependency_with_hashes() -> None:
+    lock = (ROOT / "requirements" / "lock.txt").read_text()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    direct = [
+        *pyproject["project"]["dependencies"],
+        *pyproject["dependency-groups"]["dev"],
+        *pyproject["dependency-groups"]["transform"],
+    ]
+    local = {"tap-igdb", "target-s3", "igdb-emulator"}
+    for requirement in direct:
+        name = re.split(r"[\[=<>~ ]", requirement, maxsplit=1)[0].lower()
+        if name in local:
+            continue
+        assert re.search(rf"^{re.escape(name)}(\[[^\]]*\])?==", lock, re.M | re.I), name
+    assert "--hash=sha256:" in lock
+    assert "://" not in lock, "the lock names packages, never index or download URLs"
 
 
 def test_every_local_plugin_installs_pinned_by_the_constraints() -> None:
@@ -100,3 +111,14 @@ def test_meltano_declares_exactly_the_plugin_settings(path: str, executable: str
             if isinstance(value, str) and "$MELTANO_PROJECT_ROOT" in value:
                 continue
             assert value == schema["default"], f"{name}: Meltano {value!r} != {schema['default']!r}"
+
+
+def test_constraints_keep_markers_and_drop_extras_and_hashes() -> None:
+    lock = [
+        "meltano[s3]==4.4.1 \\",
+        "    --hash=sha256:abc",
+        "    # via igdb-elt",
+        "tzdata==2026.6 ; sys_platform == 'win32' \\",
+        "    --hash=sha256:def",
+    ]
+    assert constraints(lock) == ["meltano==4.4.1", "tzdata==2026.6 ; sys_platform == 'win32'"]

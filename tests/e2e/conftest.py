@@ -79,6 +79,17 @@ class Pipeline:
             pytest.fail(f"meltano {' '.join(args)} exited {completed.returncode}:\n{tail}")
         return completed
 
+    def start_meltano(self, *args: str) -> subprocess.Popen[str]:
+        """Start `meltano ARGS` without waiting (stderr merged into stdout)."""
+        return subprocess.Popen(
+            [MELTANO, *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
     def state(self) -> dict[str, Any]:
         state_id = f"{self.env['MELTANO_ENVIRONMENT']}:tap-igdb-to-target-s3"
         out = self.meltano("state", "get", state_id).stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -147,26 +148,53 @@ def test_bad_settings_fail_with_one_clear_line_and_write_nothing(
     assert not dev_pipeline.lake.keys("raw")
 
 
+FAST_RETRIES = {"TAP_IGDB_BACKOFF_BASE_MS": "50", "TAP_IGDB_BACKOFF_MAX_MS": "500"}
 FAULTS = {
-    "429 storm": Fault.rate_limit(count=6),  # within the 8 retries a request gets
-    "502 burst": Fault.server_error(count=6, status=502),
-    "truncated JSON": Fault.truncated_json(count=3),
-    "invalid JSON": Fault.invalid_json(count=3),
-    "token revoked": Fault.revoke_tokens(),
-    "token expires mid-run": Fault.expire_tokens_after(requests=3),
+    # fault, extra settings, what the tap logs when it handles it
+    "429 storm": (Fault.rate_limit(count=6), {}, "IGDB answered 429"),  # < 8 retries
+    "502 burst": (Fault.server_error(count=6, status=502), {}, "IGDB answered 502"),
+    "slower than the timeout": (
+        Fault.slow(count=2, seconds=3.0),
+        {"TAP_IGDB_REQUEST_TIMEOUT": "1"},
+        "no answer within request_timeout (1s)",
+    ),
+    "truncated JSON": (Fault.truncated_json(count=3), {}, "invalid or truncated JSON"),
+    "invalid JSON": (Fault.invalid_json(count=3), {}, "invalid or truncated JSON"),
+    "token expires mid-run": (
+        Fault.expire_tokens_after(requests=3),
+        {},
+        "refused the access token (401)",
+    ),
 }
 
 
-@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
+@pytest.mark.parametrize(("fault", "settings", "handled"), FAULTS.values(), ids=FAULTS.keys())
 def test_transient_faults_are_survived_with_correct_data(
-    dev_pipeline: Pipeline, fault: Fault
+    dev_pipeline: Pipeline, fault: Fault, settings: dict[str, str], handled: str
 ) -> None:
     dev_pipeline.emulator.faults.add(fault)
 
-    dev_pipeline.meltano(
-        *EL, env={"TAP_IGDB_BACKOFF_BASE_MS": "50", "TAP_IGDB_BACKOFF_MAX_MS": "500"}
-    )
+    result = dev_pipeline.meltano(*EL, env={**FAST_RETRIES, **settings})
 
+    assert handled in result.stdout + result.stderr, "the fault never reached the tap"
+    for stream in DEFAULT_STREAMS:
+        assert_lake_equals_source(dev_pipeline, stream)
+
+
+def test_a_token_revoked_mid_run_is_fetched_again_once(dev_pipeline: Pipeline) -> None:
+    emulator = dev_pipeline.emulator
+    running = dev_pipeline.start_meltano(*EL)
+    deadline = time.monotonic() + 60
+    while sum(r.endpoint != "oauth2/token" for r in emulator.request_log) < 2:
+        assert running.poll() is None, "the run ended before the token could be revoked"
+        assert time.monotonic() < deadline, "the run made no API request within 60 s"
+        time.sleep(0.01)  # polling the request log; the deadline bounds the wait
+    emulator.faults.add(Fault.revoke_tokens())
+    output, _ = running.communicate(timeout=600)
+
+    assert running.returncode == 0, output[-3000:]
+    assert "refused the access token (401)" in output
+    assert emulator.tokens_issued == 2
     for stream in DEFAULT_STREAMS:
         assert_lake_equals_source(dev_pipeline, stream)
 

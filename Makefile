@@ -16,7 +16,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: help install run test lint typecheck pytest lock workflows clean
+.PHONY: help install run test lint typecheck pytest lock workflows clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,9 +64,13 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy tap-igdb
 	$(BIN)/mypy target-s3
 	$(BIN)/mypy orchestrate tests conftest.py transform/duckdb_plugins
+	$(BIN)/mypy bench
 
 pytest: install $(NODE_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install ## benchmark the pipeline and print the table (BENCH_ARGS="--games 100000")
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lock: $(UV) ## re-lock after changing a pyproject.toml (also refreshes the plugin constraints)
 	$(UV) pip compile --quiet --universal --generate-hashes \

@@ -1,0 +1,1 @@
+"""The pipeline benchmark harness: `python -m bench` (see docs/performance.md)."""

@@ -1,0 +1,287 @@
+"""A benchmark run: per size, one emulator per source; per scenario three steps and a check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.correctness import Correctness, check_dim_games
+from bench.floor import ratio_to_floor, source_load
+from bench.scenarios import Scenario, Source
+from bench.source import EmulatorProcess
+from bench.steps import StepFailedError, StepMeasurement, child_pid_named, run_step
+from tests.support.lake import Lake, LocalLake, S3Lake, manifest
+from tests.support.seaweedfs import PORT_FLAGS, SeaweedFS, free_ports
+
+ROOT = Path(__file__).resolve().parents[1]
+MELTANO = str(Path(sys.executable).with_name("meltano"))
+SCRUBBED_PREFIXES = ("TAP_IGDB_", "TARGET_S3_", "MELTANO_", "AWS_", "DBT_", "IGDB_")
+MART_KEY = "marts/dim_games/dim_games.parquet"
+# The tap's default selection: what the main job extracts.
+STREAMS = (
+    "games", "platforms", "genres", "game_modes", "themes", "player_perspectives",
+    "game_types", "game_statuses", "involved_companies", "companies",
+)  # fmt: skip
+# The tap's ceiling (its settings schema allows 100): the source, not the tap, sets the pace.
+UNTHROTTLED_TAP_REQUESTS_PER_SECOND = "100"
+
+FULL_REFRESH_EL = ("run", "--full-refresh", "tap-igdb", "target-s3")
+DBT_FULL_BUILD = ("run", "dbt-duckdb:build-full-refresh")
+MAIN_JOB = ("run", "tap-igdb", "target-s3", "dbt-duckdb:run")
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    games: int
+    seed: int
+    changed_fraction: float
+    workdir: Path
+
+
+def private_meltano_dir(workdir: Path, project_sys_dir: Path = ROOT / ".meltano") -> Path:
+    """A Meltano system directory of our own that reuses the installed plugins.
+
+    Meltano writes each run's catalog to `<sys dir>/run/<plugin>/`, shared by every
+    `meltano run` of the project: a concurrent run elsewhere (a test suite) can
+    delete it mid-run. Our own `run/` avoids that; the plugin virtualenvs are linked.
+    """
+    sys_dir = workdir / "meltano-sys"
+    sys_dir.mkdir(parents=True, exist_ok=True)
+    for entry in project_sys_dir.iterdir() if project_sys_dir.is_dir() else []:
+        link = sys_dir / entry.name
+        if entry.is_dir() and entry.name != "run" and not link.exists():
+            link.symlink_to(entry, target_is_directory=True)
+    return sys_dir
+
+
+def _base_environment(workdir: Path) -> dict[str, str]:
+    """The caller's environment minus IGDB/AWS/Meltano/dbt settings; all output in workdir."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
+    return {
+        **inherited,
+        "MELTANO_ENVIRONMENT": "dev",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
+        "MELTANO_SYS_DIR_ROOT": str(private_meltano_dir(workdir)),
+        "MELTANO_STATE_BACKEND_URI": f"file://{workdir / 'state'}",
+        "TARGET_S3_LOCAL_PATH": str(workdir / "lake"),
+        "DBT_DUCKDB_PATH": str(workdir / "igdb.duckdb"),
+        "IGDB_LAKE_ROOT": str(workdir / "lake"),
+        "IGDB_MART_ROOT": str(workdir / "marts"),
+        "DBT_TARGET_PATH": str(workdir / "dbt-target"),
+        "DBT_LOG_PATH": str(workdir / "dbt-logs"),
+    }
+
+
+def _s3_environment(env: dict[str, str], server: SeaweedFS, bucket: str) -> dict[str, str]:
+    """The prod environment: lake, marts and Meltano state in one bucket on SeaweedFS."""
+    env = {k: v for k, v in env.items() if k not in ("TARGET_S3_LOCAL_PATH", "IGDB_LAKE_ROOT",
+                                                      "IGDB_MART_ROOT")}  # fmt: skip
+    endpoint = server.endpoint_url
+    return {
+        **env,
+        "MELTANO_ENVIRONMENT": "prod",
+        "IGDB_LAKE_BUCKET": bucket,
+        "AWS_ACCESS_KEY_ID": server.access_key,
+        "AWS_SECRET_ACCESS_KEY": server.secret_key,
+        "AWS_REGION": server.region,
+        "AWS_DEFAULT_REGION": server.region,
+        "TARGET_S3_ENDPOINT_URL": endpoint,
+        "IGDB_S3_ENDPOINT": endpoint.removeprefix("http://"),
+        "IGDB_S3_URL_STYLE": "path",
+        "IGDB_S3_USE_SSL": "false",
+        "MELTANO_STATE_BACKEND_URI": f"s3://{bucket}/meltano/state",
+        "MELTANO_STATE_BACKEND_S3_ENDPOINT_URL": endpoint,
+        "MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID": server.access_key,
+        "MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY": server.secret_key,
+    }
+
+
+def listed_files(lake: Lake) -> dict[str, int]:
+    """Every file the manifests list, with its record count."""
+    files: dict[str, int] = {}
+    for stream in STREAMS:
+        current = manifest(lake, stream)
+        for item in current["files"] if current else []:
+            files[item["key"]] = int(item["records"])
+    return files
+
+
+@dataclass
+class ScenarioRun:
+    """One scenario against a running emulator: three measured steps, then the check."""
+
+    scenario: Scenario
+    source: EmulatorProcess
+    options: Options
+    env: dict[str, str]
+    lake: Lake
+    workdir: Path
+    servers: dict[str, int]
+    say: Say
+
+    def _step(
+        self, name: str, args: tuple[str, ...], *, extracts: bool, el_only: bool = False
+    ) -> dict[str, Any]:
+        before = listed_files(self.lake) if extracts else {}
+        self.source.clear_requests()
+        self.say(f"  {name}: meltano {' '.join(args)}")
+        measured: StepMeasurement = run_step(
+            name,
+            [MELTANO, *args],
+            env=self.env,
+            cwd=ROOT,
+            log_path=self.workdir / "meltano.log",
+            servers=self.servers,
+        )
+        result = {**measured.as_json(), "command": ["meltano", *args]}  # no local paths
+        if extracts:
+            added = {k: n for k, n in listed_files(self.lake).items() if k not in before}
+            result["records"] = sum(added.values())
+            result["records_per_s"] = result["records"] / measured.wall_s
+            load = source_load(self.source.requests())
+            # Our extraction time: the whole step when it is only EL, else the tap's
+            # span (discovery to exit), which leaves out the dbt run after it.
+            tap = measured.processes.get("tap-igdb")
+            el_wall = measured.wall_s if el_only or tap is None else tap.wall_s
+            result["source_requests"] = {
+                **asdict(load),
+                "el_wall_s": el_wall,
+                "ratio": ratio_to_floor(el_wall, load.floor_s),
+            }
+        self.say(
+            f"    {measured.wall_s:.1f} s wall, {measured.cpu_s:.1f} s CPU, "
+            f"peak {measured.peak_rss_mib:.0f} MiB"
+            + (f", {result['records']:,} records" if extracts else "")
+        )
+        return result
+
+    def run(self) -> dict[str, Any]:
+        steps: list[dict[str, Any]] = []
+        try:
+            steps.append(
+                self._step("full-refresh-el", FULL_REFRESH_EL, extracts=True, el_only=True)
+            )
+            steps.append(self._step("dbt-build", DBT_FULL_BUILD, extracts=False))
+            changed = max(1, round(self.options.games * self.options.changed_fraction))
+            self.source.advance_day(changed=changed, seed=self.options.seed)
+            self.say(f"  advanced the source one day: {changed:,} games changed")
+            steps.append(self._step("incremental-day", MAIN_JOB, extracts=True))
+            self.say("  checking dim_games against the source's truth")
+            checking = time.monotonic()
+            correctness = check_dim_games(self._mart(), self.source.truth)
+            self.say(f"    checked in {time.monotonic() - checking:.1f} s")
+        except StepFailedError as failure:
+            correctness = Correctness(False, 0, str(failure).splitlines()[0])
+            self.say(str(failure))
+        self.say(f"  dim_games: {'pass' if correctness.passed else 'FAIL'} ({correctness.detail})")
+        return {
+            "scenario": self.scenario.name,
+            "description": self.scenario.description,
+            "source": self.scenario.source,
+            "lake": self.scenario.lake,
+            "games": self.options.games,
+            "seed": self.options.seed,
+            "steps": steps,
+            "correctness": asdict(correctness),
+        }
+
+    def _mart(self) -> Path:
+        if isinstance(self.lake, LocalLake):
+            return self.workdir / MART_KEY
+        body = self.lake.read(MART_KEY)
+        local = self.workdir / "downloaded-dim_games.parquet"
+        if body is not None:
+            local.write_bytes(body)
+        return local
+
+
+@contextmanager
+def _seaweedfs(workdir: Path) -> Iterator[SeaweedFS]:
+    ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
+    server = SeaweedFS(data_dir=workdir / "seaweedfs", ports=ports)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run_size(scenarios: list[Scenario], options: Options, say: Say) -> list[dict[str, Any]]:
+    """Every scenario at one size; one emulator per source setting, reused across its scenarios."""
+    results = []
+    by_source: dict[Source, list[Scenario]] = {}
+    for scenario in scenarios:
+        by_source.setdefault(scenario.source, []).append(scenario)
+    with ExitStack() as stack:
+        s3: SeaweedFS | None = None
+        if any(s.lake == "s3" for s in scenarios):
+            s3 = stack.enter_context(_seaweedfs(options.workdir))
+        for source_setting, group in by_source.items():
+            say(f"starting the emulator: {options.games:,} games, source {source_setting}")
+            with EmulatorProcess(
+                options.games, options.seed, source_setting, options.workdir
+            ) as source:
+                for scenario in group:
+                    say(f"{scenario.name} ({options.games:,} games): {scenario.description}")
+                    results.append(_run_scenario(scenario, source, options, s3, say))
+    return results
+
+
+def _run_scenario(
+    scenario: Scenario,
+    source: EmulatorProcess,
+    options: Options,
+    s3: SeaweedFS | None,
+    say: Say,
+) -> dict[str, Any]:
+    workdir = options.workdir / f"{scenario.name}-{options.games}"
+    workdir.mkdir(parents=True)
+    env = {**_base_environment(workdir), **source.tap_environment()}
+    if not scenario.throttled:
+        env["TAP_IGDB_REQUESTS_PER_SECOND"] = UNTHROTTLED_TAP_REQUESTS_PER_SECOND
+    servers = {"emulator": source.pid}
+    lake: Lake = LocalLake(workdir / "lake")
+    if scenario.lake == "s3":
+        assert s3 is not None
+        bucket = s3.create_bucket(f"bench-{uuid.uuid4().hex[:12]}")
+        env = _s3_environment(env, s3, bucket)
+        lake = S3Lake(s3.client(), bucket)
+        weed = child_pid_named("weed")
+        if weed is not None:
+            servers["seaweedfs"] = weed
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    result = ScenarioRun(scenario, source, options, env, lake, workdir, servers, say).run()
+    return {**result, "started_at": started_at}
+
+
+def run_document(
+    scenario_results: list[dict[str, Any]],
+    *,
+    started: dt.datetime,
+    args: Mapping[str, Any],
+    machine: dict[str, Any],
+    versions: dict[str, str],
+    git: dict[str, Any],
+    note: str,
+) -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "date": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "machine": machine,
+        "versions": versions,
+        "git": git,
+        "args": dict(args),
+        "note": note,
+        "scenarios": scenario_results,
+    }

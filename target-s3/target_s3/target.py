@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import sys
 import typing as t
+import uuid
 from pathlib import Path
 
 import msgspec
@@ -152,7 +153,8 @@ class TargetS3(Target):
         self.settings = read_settings(self._config_with_defaults())
         self.storage = self._make_storage()
         self.manifests = ManifestStore(self.storage, lambda: iso_seconds(utc_now()))
-        self.storage.check(f"{self.settings.prefix}/{PROBE_KEY}")
+        # A key of its own: concurrent writers must not delete each other's probe.
+        self.storage.check(f"{self.settings.prefix}/{PROBE_KEY}-{uuid.uuid4().hex}")
 
     # Settings and storage ------------------------------------------------
 

@@ -9,6 +9,9 @@ import subprocess
 from collections import Counter
 from typing import Any
 
+from target_s3.storage import LocalStorage
+from target_s3.target import TargetS3
+
 GAMES = "raw/games"
 
 
@@ -163,3 +166,17 @@ def test_validate_records_rejects_a_record_against_its_schema(
     assert {record["id"]: record for record in local_lake.records(GAMES)}[bad["record"]["id"]][
         "first_release_date"
     ] == "soon"
+
+
+def test_each_writer_probes_the_lake_with_its_own_key(tmp_path: Any, monkeypatch: Any) -> None:
+    """Two targets starting together must not delete each other's write probe."""
+    probed: list[str] = []
+    monkeypatch.setattr(LocalStorage, "check", lambda self, key: probed.append(key))
+    config = {"local_path": str(tmp_path / "lake")}
+
+    TargetS3(config=config)
+    TargetS3(config=config)
+
+    assert len(probed) == 2
+    assert probed[0] != probed[1]
+    assert all(key.startswith("raw/") for key in probed)

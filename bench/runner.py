@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 import time
 import uuid
@@ -19,11 +18,11 @@ from bench.scenarios import Scenario, Source
 from bench.source import EmulatorProcess
 from bench.steps import StepFailedError, StepMeasurement, child_pid_named, run_step
 from tests.support.lake import Lake, LocalLake, S3Lake, manifest
+from tests.support.meltano_env import isolated_environment
 from tests.support.seaweedfs import PORT_FLAGS, SeaweedFS, free_ports
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-SCRUBBED_PREFIXES = ("TAP_IGDB_", "TARGET_S3_", "MELTANO_", "AWS_", "DBT_", "IGDB_")
 MART_KEY = "marts/dim_games/dim_games.parquet"
 # The tap's default selection: what the main job extracts.
 STREAMS = (
@@ -46,41 +45,6 @@ class Options:
     seed: int
     changed_fraction: float
     workdir: Path
-
-
-def private_meltano_dir(workdir: Path, project_sys_dir: Path = ROOT / ".meltano") -> Path:
-    """A Meltano system directory of our own that reuses the installed plugins.
-
-    Meltano writes each run's catalog to `<sys dir>/run/<plugin>/`, shared by every
-    `meltano run` of the project: a concurrent run elsewhere (a test suite) can
-    delete it mid-run. Our own `run/` avoids that; the plugin virtualenvs are linked.
-    """
-    sys_dir = workdir / "meltano-sys"
-    sys_dir.mkdir(parents=True, exist_ok=True)
-    for entry in project_sys_dir.iterdir() if project_sys_dir.is_dir() else []:
-        link = sys_dir / entry.name
-        if entry.is_dir() and entry.name != "run" and not link.exists():
-            link.symlink_to(entry, target_is_directory=True)
-    return sys_dir
-
-
-def _base_environment(workdir: Path) -> dict[str, str]:
-    """The caller's environment minus IGDB/AWS/Meltano/dbt settings; all output in workdir."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
-    return {
-        **inherited,
-        "MELTANO_ENVIRONMENT": "dev",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
-        "MELTANO_SYS_DIR_ROOT": str(private_meltano_dir(workdir)),
-        "MELTANO_STATE_BACKEND_URI": f"file://{workdir / 'state'}",
-        "TARGET_S3_LOCAL_PATH": str(workdir / "lake"),
-        "DBT_DUCKDB_PATH": str(workdir / "igdb.duckdb"),
-        "IGDB_LAKE_ROOT": str(workdir / "lake"),
-        "IGDB_MART_ROOT": str(workdir / "marts"),
-        "DBT_TARGET_PATH": str(workdir / "dbt-target"),
-        "DBT_LOG_PATH": str(workdir / "dbt-logs"),
-    }
 
 
 def _s3_environment(env: dict[str, str], server: SeaweedFS, bucket: str) -> dict[str, str]:
@@ -247,7 +211,7 @@ def _run_scenario(
 ) -> dict[str, Any]:
     workdir = options.workdir / f"{scenario.name}-{options.games}"
     workdir.mkdir(parents=True)
-    env = {**_base_environment(workdir), **source.tap_environment()}
+    env = {**isolated_environment(workdir), **source.tap_environment()}
     if not scenario.throttled:
         env["TAP_IGDB_REQUESTS_PER_SECOND"] = UNTHROTTLED_TAP_REQUESTS_PER_SECOND
     servers = {"emulator": source.pid}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from bench.scenarios import Source
+from tests.support import processes
 
 START_TIMEOUT_S = 600.0  # generating 375,000 games takes ~20 s on a quiet machine
 STOP_TIMEOUT_S = 30.0
@@ -91,14 +91,7 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT_S)
+        processes.stop(process, STOP_TIMEOUT_S)
 
     def tap_environment(self) -> dict[str, str]:
         """The tap settings, as Meltano environment variables, that point at this emulator."""

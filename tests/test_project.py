@@ -5,11 +5,13 @@ import re
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from orchestrate.constraints import constraints
+from tests.support.lake import DEFAULT_STREAMS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +76,7 @@ SDK_BUILTIN_SETTINGS = {
 }
 
 
-def plugin_definition(path: str) -> dict[str, object]:
+def plugin_definition(path: str) -> dict[str, Any]:
     definition = yaml.safe_load((ROOT / path).read_text())
     plugins = [p for kind in definition["plugins"].values() for p in kind]
     assert len(plugins) == 1
@@ -94,7 +96,7 @@ def about(executable: str) -> dict[str, dict[str, object]]:
     [("extract/tap-igdb.meltano.yml", "tap-igdb"), ("load/target-s3.meltano.yml", "target-s3")],
 )
 def test_meltano_declares_exactly_the_plugin_settings(path: str, executable: str) -> None:
-    declared = {s["name"]: s for s in plugin_definition(path)["settings"]}  # type: ignore[attr-defined]
+    declared = {s["name"]: s for s in plugin_definition(path)["settings"]}
     properties = about(executable)
 
     assert set(declared) == set(properties) - SDK_BUILTIN_SETTINGS
@@ -122,3 +124,8 @@ def test_constraints_keep_markers_and_drop_extras_and_hashes() -> None:
         "    --hash=sha256:def",
     ]
     assert constraints(lock) == ["meltano==4.4.1", "tzdata==2026.6 ; sys_platform == 'win32'"]
+
+
+def test_the_tests_default_streams_are_the_ones_meltano_selects() -> None:
+    selected = plugin_definition("extract/tap-igdb.meltano.yml")["select"]
+    assert [rule.removesuffix(".*") for rule in selected] == list(DEFAULT_STREAMS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.runner import private_meltano_dir
+from tests.support.meltano_env import private_meltano_dir
 
 
 def test_private_meltano_dir_links_the_plugins_but_not_the_run_files(tmp_path: Path) -> None:

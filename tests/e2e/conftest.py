@@ -8,7 +8,6 @@ AWS, Meltano and dbt variables, so runs never touch the working copy's output.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -21,18 +20,11 @@ from igdb_emulator.pytest_plugin import EmulatorFactory
 
 from tests.support.dim_games import read_dim_games
 from tests.support.lake import Lake, LocalLake, S3Lake
+from tests.support.meltano_env import ROOT, isolated_environment
 from tests.support.seaweedfs import SeaweedFS
 
-ROOT = Path(__file__).resolve().parents[2]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
-SCRUBBED_PREFIXES = ("TAP_IGDB_", "TARGET_S3_", "MELTANO_", "AWS_", "DBT_", "IGDB_")
 RUN_TIMEOUT_S = 600
-
-
-def scrubbed_environment() -> dict[str, str]:
-    return {
-        name: value for name, value in os.environ.items() if not name.startswith(SCRUBBED_PREFIXES)
-    }
 
 
 MAIN_JOB = ("run", "tap-igdb", "target-s3", "dbt-duckdb:run")
@@ -94,23 +86,6 @@ class Pipeline:
         state_id = f"{self.env['MELTANO_ENVIRONMENT']}:tap-igdb-to-target-s3"
         out = self.meltano("state", "get", state_id).stdout
         return dict(json.loads(out))
-
-
-def isolated_environment(workdir: Path) -> dict[str, str]:
-    """The dev environment with state, lake, DuckDB file and marts under `workdir`."""
-    return {
-        **scrubbed_environment(),
-        "MELTANO_ENVIRONMENT": "dev",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_DATABASE_URI": f"sqlite:///{workdir / 'meltano.db'}",
-        "MELTANO_STATE_BACKEND_URI": f"file://{workdir / 'state'}",
-        "TARGET_S3_LOCAL_PATH": str(workdir / "lake"),
-        "DBT_DUCKDB_PATH": str(workdir / "igdb.duckdb"),
-        "IGDB_LAKE_ROOT": str(workdir / "lake"),
-        "IGDB_MART_ROOT": str(workdir / "marts"),
-        "DBT_TARGET_PATH": str(workdir / "dbt-target"),
-        "DBT_LOG_PATH": str(workdir / "dbt-logs"),
-    }
 
 
 def pipeline_environment(workdir: Path, emulator: Emulator) -> dict[str, str]:

@@ -13,20 +13,8 @@ from igdb_emulator import Dataset, Emulator, EmulatorConfig, Fault
 from igdb_emulator.pytest_plugin import EmulatorFactory
 
 from tests.e2e.conftest import Pipeline, pipeline_environment
-from tests.support.lake import listed_records, require_manifest, source_fields
+from tests.support.lake import DEFAULT_STREAMS, listed_records, require_manifest, source_fields
 
-DEFAULT_STREAMS = (
-    "games",
-    "platforms",
-    "genres",
-    "game_modes",
-    "themes",
-    "player_perspectives",
-    "game_types",
-    "game_statuses",
-    "involved_companies",
-    "companies",
-)
 EL = ("run", "tap-igdb", "target-s3")
 
 

@@ -12,26 +12,14 @@ from pathlib import Path
 
 from igdb_emulator import Emulator
 
-from tests.e2e.conftest import MAIN_JOB, ROOT, Pipeline, isolated_environment
+from tests.e2e.conftest import MAIN_JOB, Pipeline
 from tests.support.dim_games import assert_rows_equal, expected_dim_games, read_dim_games
-from tests.support.lake import require_manifest
-
-SOURCE_STREAMS = (
-    "games",
-    "platforms",
-    "genres",
-    "game_modes",
-    "themes",
-    "player_perspectives",
-    "game_types",
-    "game_statuses",
-    "involved_companies",
-    "companies",
-)
+from tests.support.lake import DEFAULT_STREAMS, require_manifest
+from tests.support.meltano_env import ROOT, isolated_environment
 
 
 def truth(emulator: Emulator) -> dict[int, dict[str, object]]:
-    return expected_dim_games({stream: emulator.truth(stream) for stream in SOURCE_STREAMS})
+    return expected_dim_games({stream: emulator.truth(stream) for stream in DEFAULT_STREAMS})
 
 
 def test_dev_main_job_builds_dim_games_equal_to_the_source_and_its_tests_pass(

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import ROOT, Pipeline
+from tests.e2e.conftest import Pipeline
 from tests.e2e.test_main_job import truth
 from tests.support.dim_games import assert_rows_equal
 from tests.support.lake import listed_records, require_manifest
+from tests.support.meltano_env import ROOT
 
 LOOKBACK_SECONDS = 3600  # tap-igdb's default lookback_seconds
 SUMMARY_KEY = "marts/_runs/latest.json"

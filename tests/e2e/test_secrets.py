@@ -12,7 +12,8 @@ from pathlib import Path
 from igdb_emulator import EmulatorConfig
 from igdb_emulator.pytest_plugin import EmulatorFactory
 
-from tests.e2e.conftest import MAIN_JOB, ROOT, prod_pipeline_for
+from tests.e2e.conftest import MAIN_JOB, prod_pipeline_for
+from tests.support.meltano_env import ROOT
 from tests.support.seaweedfs import SeaweedFS
 
 IGDB_SECRET = "canary-igdb-client-secret-9d2b7c"

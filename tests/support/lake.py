@@ -18,6 +18,19 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 Record = dict[str, Any]
+# The streams extract/tap-igdb.meltano.yml selects by default (decision 0004).
+DEFAULT_STREAMS = (
+    "games",
+    "platforms",
+    "genres",
+    "game_modes",
+    "themes",
+    "player_perspectives",
+    "game_types",
+    "game_statuses",
+    "involved_companies",
+    "companies",
+)
 SNAPSHOT_STREAMS = frozenset(
     {
         "platforms",

@@ -286,7 +286,7 @@ class _Parser:
             return condition
         name = self._expect("name").text
         op = self._expect("op").text
-        return Comparison(name, op, self._value())  # type: ignore[arg-type]
+        return Comparison(name, op, self._value())  # type: ignore[arg-type]  # the lexer only yields known operators
 
     def _value(self) -> Value:
         for opening, closing, kind in (("(", ")", AnyOf), ("[", "]", AllOf), ("{", "}", ExactSet)):

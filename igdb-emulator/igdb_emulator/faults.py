@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import typing
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,7 +66,7 @@ class Fault:
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
         kind = spec.get("kind")
-        if kind not in FaultKind.__args__:  # type: ignore[attr-defined]
+        if kind not in typing.get_args(FaultKind):
             raise ValueError(f"unknown fault kind {kind!r}")
         count = spec.get("requests", spec.get("count", 1))
         status, seconds, endpoint = (
@@ -79,7 +80,7 @@ class Fault:
             endpoint is not None and not isinstance(endpoint, str)
         ):
             raise ValueError("fault seconds must be a number and endpoint a string")
-        return cls(kind, count, status=status, seconds=float(seconds), endpoint=endpoint)  # type: ignore[arg-type]
+        return cls(kind, count, status=status, seconds=float(seconds), endpoint=endpoint)  # type: ignore[arg-type]  # kind checked against FaultKind above
 
 
 class FaultQueue:

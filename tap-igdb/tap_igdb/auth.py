@@ -111,7 +111,7 @@ class TwitchAuthenticator(APIAuthenticatorBase):
                     self._max_tries - 1,
                     wait,
                 )
-                time.sleep(wait)
+                time.sleep(wait)  # bounded backoff before the next token attempt
         msg = (
             f"could not get a Twitch access token from the auth_url setting after "
             f"{self._max_tries} attempts (last failure: {failure})"

@@ -110,7 +110,7 @@ class IGDBStream(RESTStream[PageToken]):
         return str(self.config["api_url"]).rstrip("/")
 
     @property
-    def path(self) -> str:  # type: ignore[override]
+    def path(self) -> str:  # type: ignore[override]  # the SDK declares a class attribute; ours derives from the stream name
         """`/{endpoint}`; the endpoint is the stream name."""
         return f"/{self.name}"
 

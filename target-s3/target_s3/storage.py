@@ -253,7 +253,7 @@ class S3Storage(Storage):
                 Key=key,
                 Body=body,
                 ContentType="application/json",
-                **condition,  # type: ignore[arg-type]
+                **condition,  # type: ignore[arg-type]  # IfMatch or IfNoneMatch: boto3-stubs cannot type a dict of either
             )
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code")) in _CONFLICT_CODES:

@@ -99,7 +99,7 @@ class Lake:
         key = f"{stream_key}/_manifest.json"
         if key not in self.keys(stream_key):
             return None
-        return json.loads(self.read_bytes(key))  # type: ignore[no-any-return]
+        return json.loads(self.read_bytes(key))  # type: ignore[no-any-return]  # a manifest is a JSON object
 
     def lines(self, key: str) -> list[str]:
         data = self.read_bytes(key)
@@ -144,7 +144,7 @@ def s3_lake(seaweedfs: Any, s3_bucket: str) -> Lake:
 def lake(request: pytest.FixtureRequest) -> Lake:
     """The same behaviour test against local disk and a real S3 server."""
     fixture_name = "local_lake" if request.param == "local" else "s3_lake"
-    return request.getfixturevalue(fixture_name)  # type: ignore[no-any-return]
+    return request.getfixturevalue(fixture_name)  # type: ignore[no-any-return]  # pytest types fixtures as Any
 
 
 @pytest.fixture

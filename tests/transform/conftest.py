@@ -86,7 +86,7 @@ class S3Store:
 
     def get(self, key: str) -> bytes | None:
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]  # the client is untyped here
         except self.client.exceptions.NoSuchKey:
             return None
 
@@ -283,7 +283,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 def duckdb_connection() -> Iterator[Any]:
     """An in-memory DuckDB connection with httpfs, for reading the marts back."""
     connection = duckdb.connect()
-    version = connection.execute("select version()").fetchone()[0]  # type: ignore[index]
+    row = connection.execute("select version()").fetchone()
+    assert row is not None
+    version = row[0]
     extension = resources.files("duckdb_extension_httpfs") / "extensions" / version
     connection.execute(f"load '{extension / 'httpfs.duckdb_extension'}'")
     yield connection

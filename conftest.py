@@ -3,4 +3,4 @@
 The IGDB emulator registers its fixtures through its own pytest11 entry point.
 """
 
-pytest_plugins = ["tests.support.seaweedfs"]
+pytest_plugins = ["tests.support.seaweedfs", "tests.support.fault_matrix"]

@@ -119,6 +119,12 @@ def test_about_and_discover_work_offline(dev_pipeline: Pipeline) -> None:
         ("TARGET_S3_COMPRESSION", "zip"),
     ],
 )
+@pytest.mark.fault_matrix(
+    fault="bad setting {setting}={value}",
+    injected="meltano env",
+    outcome="fails loudly: one line naming the setting, no traceback",
+    check="nothing written to the lake",
+)
 def test_bad_settings_fail_with_one_clear_line_and_write_nothing(
     dev_pipeline: Pipeline, setting: str, value: str
 ) -> None:
@@ -157,6 +163,12 @@ FAULTS = {
 
 
 @pytest.mark.parametrize(("fault", "settings", "handled"), FAULTS.values(), ids=FAULTS.keys())
+@pytest.mark.fault_matrix(
+    fault="{id}",
+    injected="emulator (IGDB)",
+    outcome="survived: retried with bounded backoff",
+    check="every default stream's lake equals the source",
+)
 def test_transient_faults_are_survived_with_correct_data(
     dev_pipeline: Pipeline, fault: Fault, settings: dict[str, str], handled: str
 ) -> None:
@@ -169,6 +181,12 @@ def test_transient_faults_are_survived_with_correct_data(
         assert_lake_equals_source(dev_pipeline, stream)
 
 
+@pytest.mark.fault_matrix(
+    fault="access token revoked mid-run",
+    injected="emulator (Twitch)",
+    outcome="survived: one new token",
+    check="every default stream's lake equals the source",
+)
 def test_a_token_revoked_mid_run_is_fetched_again_once(dev_pipeline: Pipeline) -> None:
     emulator = dev_pipeline.emulator
     running = dev_pipeline.start_meltano(*EL)
@@ -187,6 +205,12 @@ def test_a_token_revoked_mid_run_is_fetched_again_once(dev_pipeline: Pipeline) -
         assert_lake_equals_source(dev_pipeline, stream)
 
 
+@pytest.mark.fault_matrix(
+    fault="persistent 502 outage during a full refresh",
+    injected="emulator (IGDB)",
+    outcome="fails loudly after bounded retries",
+    check="manifests and state unchanged",
+)
 def test_a_persistent_outage_fails_loudly_and_keeps_the_previous_data(
     dev_pipeline: Pipeline,
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from igdb_emulator import EmulatorConfig
 from igdb_emulator.pytest_plugin import EmulatorFactory
 
@@ -23,6 +24,12 @@ def files_under(*roots: Path) -> list[Path]:
     return [path for root in roots if root.exists() for path in root.rglob("*") if path.is_file()]
 
 
+@pytest.mark.fault_matrix(
+    fault="canary secrets (IGDB, S3, access token) and a wrong secret",
+    injected="prod pipeline on SeaweedFS",
+    outcome="secrets never printed or stored",
+    check="every log, state, manifest, raw file, mart and workflow scanned",
+)
 def test_no_secret_reaches_any_log_state_file_object_or_workflow(
     tmp_path: Path,
     igdb_emulator_factory: EmulatorFactory,

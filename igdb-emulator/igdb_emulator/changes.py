@@ -1,8 +1,12 @@
-"""One day of life at IGDB: records change, new ones appear, some disappear."""
+"""Life at IGDB: records change, new ones appear, some disappear.
+
+In a day (`advance_day`), or within seconds while a reader pages (`change_during_read`).
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from igdb_emulator.dataset import Dataset
@@ -13,7 +17,8 @@ from igdb_emulator.synth import DAY, complete
 
 @dataclass(frozen=True)
 class DayChange:
-    """What `advance_day` did: ids per kind of change and the day's [start, end) window."""
+    """What `advance_day` (or `change_during_read`) did: ids per kind of change and the
+    [start, end) window their timestamps fall in."""
 
     endpoint: str
     changed: tuple[int, ...]
@@ -37,6 +42,71 @@ def advance_day(
     dataset: Dataset, endpoint: str, *, changed: int, added: int, deleted: int, seed: int
 ) -> DayChange:
     """Move the dataset's clock one day forward and apply the day's changes to `endpoint`."""
+    entity, ids = _target(dataset, endpoint, changed, added, deleted)
+    rng = random.Random(f"advance_day:{seed}:{endpoint}:{dataset.now}")
+    picked = rng.sample(ids, changed + deleted)
+    return _apply(
+        dataset,
+        entity,
+        changed_ids=sorted(picked[:changed]),
+        added=added,
+        deleted_ids=sorted(picked[changed:]),
+        rng=rng,
+        seconds=DAY,
+    )
+
+
+def change_during_read(
+    dataset: Dataset,
+    endpoint: str,
+    *,
+    changed: int,
+    added: int,
+    seconds: int,
+    seed: int,
+    ids: Sequence[int] = (),
+    served: Sequence[int] = (),
+) -> DayChange:
+    """Edits landing while a reader pages through `endpoint`, stamped within `seconds`.
+
+    The changed records are `ids`, plus `changed // 2` of the records just `served` (the
+    reader has them; the lowest ids when none were) and the rest from the highest ids not
+    served (the reader has not reached them, whatever order it reads in).
+    """
+    check_change(dataset, endpoint, changed, ids)
+    entity = ENTITIES[endpoint]
+    all_ids = list(dataset.table(endpoint).snapshot.ids)
+    passed = changed // 2
+    were_served = set(served)
+    behind = sorted(were_served.intersection(all_ids)) or all_ids
+    ahead = [record_id for record_id in all_ids if record_id not in were_served]
+    picked = {*ids, *behind[:passed], *ahead[len(ahead) - (changed - passed) :]}
+    rng = random.Random(f"change_during_read:{seed}:{endpoint}:{dataset.now}")
+    return _apply(
+        dataset,
+        entity,
+        changed_ids=sorted(picked),
+        added=added,
+        deleted_ids=[],
+        rng=rng,
+        seconds=seconds,
+    )
+
+
+def check_change(dataset: Dataset, endpoint: str, changed: int, ids: Sequence[int]) -> None:
+    """Raise ValueError for a `change_during_read` that could not be applied."""
+    entity, all_ids = _target(dataset, endpoint, changed, 0, 0)
+    if ids and not entity.has_updated_at:
+        raise ValueError(f"{endpoint} records have no updated_at: only added/deleted apply")
+    unknown = set(ids) - set(all_ids)
+    if unknown:
+        raise ValueError(f"records {sorted(unknown)} are not in {endpoint}")
+
+
+def _target(
+    dataset: Dataset, endpoint: str, changed: int, added: int, deleted: int
+) -> tuple[Entity, list[int]]:
+    """The entity and its record ids, once the change is known to be possible."""
     if endpoint not in ENTITIES:
         raise ValueError(f"unknown endpoint {endpoint!r}")
     entity = ENTITIES[endpoint]
@@ -44,29 +114,42 @@ def advance_day(
         raise ValueError(f"{endpoint} records have no updated_at: only added/deleted apply")
     if min(changed, added, deleted) < 0:
         raise ValueError("changed, added and deleted must be >= 0")
-    table = dataset.table(endpoint)
-    ids = list(table.snapshot.ids)
+    ids = list(dataset.table(endpoint).snapshot.ids)
     if changed + deleted > len(ids):
         raise ValueError(
             f"{endpoint} holds {len(ids)} records: cannot change {changed} and delete {deleted}"
         )
-    day_start = dataset.now
-    day_end = day_start + DAY
-    rng = random.Random(f"advance_day:{seed}:{endpoint}:{day_start}")
-    picked = rng.sample(ids, changed + deleted)
-    changed_ids, deleted_ids = sorted(picked[:changed]), sorted(picked[changed:])
+    return entity, ids
+
+
+def _apply(
+    dataset: Dataset,
+    entity: Entity,
+    *,
+    changed_ids: list[int],
+    added: int,
+    deleted_ids: list[int],
+    rng: random.Random,
+    seconds: int,
+) -> DayChange:
+    """Change, add and delete records of `entity`, stamped within [now, now + seconds)."""
+    endpoint = entity.name
+    table = dataset.table(endpoint)
+    ids = list(table.snapshot.ids)
+    start = dataset.now
+    end = start + seconds
 
     upserts: list[Record] = []
     for record_id in changed_ids:
         record = table.get(record_id)
         assert record is not None
-        upserts.append(_changed(entity, record, rng, day_start, day_end))
+        upserts.append(_changed(entity, record, rng, start, end))
 
     next_id = ids[-1] if ids else 0
     new_records: list[Record] = []
     for _ in range(added):
         next_id += rng.randint(1, 3)
-        created_at = rng.randint(day_start, day_end - 1)
+        created_at = rng.randint(start, end - 1)
         if endpoint == "games":
             record = dataset.synth.game(rng, next_id, created_at, ids or [next_id])
             record["updated_at"] = created_at
@@ -77,10 +160,10 @@ def advance_day(
                 if key in entity.field_set:
                     record[key] = created_at
         record.pop("checksum", None)
-        new_records.append(complete(endpoint, in_key_order(record, entity.fields), day_end))
+        new_records.append(complete(endpoint, in_key_order(record, entity.fields), end))
     upserts.extend(new_records)
 
-    dataset.now = day_end
+    dataset.now = end
     table.apply(upserts=upserts, deletes=deleted_ids)
     if endpoint == "games":
         dataset.add_children(new_records)
@@ -89,8 +172,8 @@ def advance_day(
         tuple(changed_ids),
         tuple(record["id"] for record in new_records),
         tuple(deleted_ids),
-        day_start,
-        day_end,
+        start,
+        end,
     )
 
 

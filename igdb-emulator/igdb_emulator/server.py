@@ -17,16 +17,17 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from igdb_emulator.apicalypse import ApicalypseError, parse_multiquery, parse_query
+from igdb_emulator.apicalypse import ApicalypseError, Query, parse_multiquery, parse_query
 from igdb_emulator.auth import TokenError, TokenRegistry
-from igdb_emulator.changes import DayChange, advance_day
+from igdb_emulator.changes import DayChange, advance_day, change_during_read, check_change
 from igdb_emulator.dataset import Dataset
+from igdb_emulator.drift import reshape, reshape_blobs
 from igdb_emulator.entities import ENTITIES
 from igdb_emulator.faults import Fault, FaultQueue
 from igdb_emulator.latency import LatencyModel
 from igdb_emulator.limits import RequestLimiter
 from igdb_emulator.query import count, execute
-from igdb_emulator.records import Record, encode
+from igdb_emulator.records import Record, decode, encode
 
 MAX_MULTIQUERY_BLOCKS = 10
 
@@ -79,19 +80,25 @@ class _Response:
     body: bytes
     content_type: str = "application/json"
     records: list[int] = field(default_factory=list)  # records per query, for latency
+    # The pages of whole records it served: (endpoint, encoded records).
+    pages: list[tuple[str, list[bytes]]] = field(default_factory=list)
 
 
 class EmulatorFaults:
     """`emu.faults`: add or clear faults; revoking tokens takes effect at once."""
 
-    def __init__(self, queue: FaultQueue, tokens: TokenRegistry) -> None:
+    def __init__(self, queue: FaultQueue, tokens: TokenRegistry, dataset: Dataset) -> None:
         self._queue = queue
         self._tokens = tokens
+        self._dataset = dataset
 
     def add(self, fault: Fault) -> None:
+        """Queue `fault`; ValueError now for a change the dataset could not take later."""
         if fault.kind == "revoke_tokens":
             self._tokens.revoke_all()
             return
+        if fault.kind == "change_during_read":
+            check_change(self._dataset, str(fault.endpoint), fault.changed, fault.ids)
         self._queue.add(fault)
 
     def clear(self) -> None:
@@ -116,7 +123,7 @@ class Emulator:
             self.config.requests_per_second, self.config.max_open_requests
         )
         self._fault_queue = FaultQueue()
-        self.faults = EmulatorFaults(self._fault_queue, self._tokens)
+        self.faults = EmulatorFaults(self._fault_queue, self._tokens, self.dataset)
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -221,7 +228,8 @@ class Emulator:
         """What the source holds now, as `fields *` returns it, sorted by id."""
         if endpoint not in ENTITIES:
             raise KeyError(f"unknown endpoint {endpoint!r}")
-        return list(self.dataset.table(endpoint).records())
+        drift = self._fault_queue.drift(endpoint)
+        return [reshape(r, drift, whole=True) for r in self.dataset.table(endpoint).records()]
 
     # request handling (called from handler threads)
     def _record(self, entry: LoggedRequest) -> None:
@@ -259,6 +267,11 @@ class Emulator:
         try:
             faults = self._fault_queue.take(endpoint)
             response = self._faulted(faults) or self._answer(endpoint, body)
+            if response.status == 200:
+                # Before this answer leaves: the client's next request sees the change.
+                paged = [endpoint for endpoint, _ in response.pages]
+                for change in self._fault_queue.answered(paged):
+                    self._change_during_read(change, response.pages)
             if len(response.body) > self.config.response_cap_bytes and response.status == 200:
                 response = _json(
                     413,
@@ -278,6 +291,30 @@ class Emulator:
             return response
         finally:
             self._limiter.release()
+
+    def _change_during_read(self, fault: Fault, pages: list[tuple[str, list[bytes]]]) -> None:
+        served = [
+            decode(blob)["id"]
+            for endpoint, blobs in pages
+            if endpoint == fault.endpoint
+            for blob in blobs
+        ]
+        change_during_read(
+            self.dataset,
+            str(fault.endpoint),
+            changed=fault.changed,
+            added=fault.added,
+            seconds=max(1, int(fault.seconds)),
+            seed=fault.seed,
+            ids=fault.ids,
+            served=served,
+        )
+
+    def _served(self, endpoint: str, query: Query) -> list[bytes]:
+        """The query's records as the source serves them now (schema drift included)."""
+        table = self.dataset.table(endpoint)
+        blobs = execute(query, table.snapshot, table.entity)
+        return reshape_blobs(blobs, self._fault_queue.drift(endpoint), whole=_whole(query))
 
     @staticmethod
     def _faulted(faults: list[Fault]) -> _Response | None:
@@ -300,8 +337,9 @@ class Emulator:
             table = self.dataset.table(name)
             if counting:
                 return _json(200, {"count": count(query, table.snapshot, table.entity)})
-            blobs = execute(query, table.snapshot, table.entity)
-            return _Response(200, b"[" + b",".join(blobs) + b"]", records=[len(blobs)])
+            blobs = self._served(name, query)
+            pages = [(name, blobs)] if _whole(query) else []
+            return _Response(200, b"[" + b",".join(blobs) + b"]", records=[len(blobs)], pages=pages)
         except ApicalypseError as error:
             return _query_error(error)
 
@@ -311,6 +349,7 @@ class Emulator:
             return _json(400, TOO_MANY_QUERIES)
         parts: list[bytes] = []
         records: list[int] = []
+        pages: list[tuple[str, list[bytes]]] = []
         for block in blocks:
             if block.endpoint not in ENTITIES:
                 suffix = "/count" if block.count else ""
@@ -322,10 +361,12 @@ class Emulator:
                 parts.append(b'{"name":' + name + b',"count":' + str(total).encode() + b"}")
                 records.append(0)
             else:
-                blobs = execute(block.query, table.snapshot, table.entity)
+                blobs = self._served(block.endpoint, block.query)
                 parts.append(b'{"name":' + name + b',"result":[' + b",".join(blobs) + b"]}")
                 records.append(len(blobs))
-        return _Response(200, b"[" + b",".join(parts) + b"]", records=records)
+                if _whole(block.query):
+                    pages.append((block.endpoint, blobs))
+        return _Response(200, b"[" + b",".join(parts) + b"]", records=records, pages=pages)
 
     def _admin(self, method: str, path: str, body: bytes) -> _Response:  # noqa: PLR0911
         route = path.removeprefix("/_emulator/").strip("/")
@@ -363,6 +404,11 @@ _REASONS = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+def _whole(query: Query) -> bool:
+    """Whether the query asks for whole records (`fields *`): a page, not a probe."""
+    return query.fields == ("*",) and not query.exclude
 
 
 def _json(status: int, payload: object) -> _Response:

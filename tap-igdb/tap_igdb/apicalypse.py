@@ -63,9 +63,15 @@ def count_body(window: KeysetWindow) -> str:
     return f"where {window.filter()};"
 
 
-def max_id_body(window: KeysetWindow) -> str:
-    """The body returning the single highest id matching the window."""
-    return f"fields id; where {window.filter()}; sort id desc; limit 1;"
+def boundary_body(window: KeysetWindow, offset: int) -> str:
+    """The body returning the id of the window's record at `offset` (0-based, id order)."""
+    body = f"fields id; where {window.filter()}; sort id asc; limit 1;"
+    return f"{body} offset {offset};" if offset else body
+
+
+def newest_body(window: KeysetWindow) -> str:
+    """The body returning the window's most recent `updated_at`."""
+    return f"fields updated_at; where {window.filter()}; sort updated_at desc; limit 1;"
 
 
 def multiquery_body(blocks: Sequence[Block]) -> str:

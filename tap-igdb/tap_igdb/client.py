@@ -1,52 +1,51 @@
-"""IGDBStream: transport, Apicalypse bodies, keyset paging, errors and concurrency.
+"""IGDBStream: transport, errors, and records handed to the SDK.
 
-Every IGDB stream reads `fields *` in id order with keyset paging. A stream whose
-first request shows more to come is split into id ranges read by worker threads,
-each with its own cursor; all requests of the run go through one limiter and one
-token. Records are handed to the SDK on the main thread, so the SDK stays in charge
-of RECORD, STATE and ACTIVATE_VERSION messages.
+Every IGDB stream reads `fields *` in id order. What to request, and when, is the
+run-wide reader's business (reader.py): it reads streams ahead on worker threads,
+through this class's `execute`. All requests of the run go through one limiter, one
+token and one HTTP session. Records are decoded and handed to the SDK on the main
+thread, so the SDK stays in charge of RECORD, STATE and ACTIVATE_VERSION messages.
 """
 
 from __future__ import annotations
 
 import datetime
-import math
-import queue
 import random
+import re
 import threading
 import time
 import typing as t
 import weakref
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from http import HTTPStatus
 from importlib import resources
 
 import backoff
-import msgspec
 import requests
-from requests.adapters import HTTPAdapter
 from singer_sdk import singerlib as singer
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.schema.source import SchemaDirectory, StreamSchema
-from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
+from singer_sdk.streams.rest import RESTStream
 
-from tap_igdb.apicalypse import (
-    MAX_MULTIQUERY_BLOCKS,
-    Block,
-    KeysetWindow,
-    count_body,
-    max_id_body,
-    multiquery_body,
-    records_body,
-)
-from tap_igdb.errors import IGDBAPIError
-from tap_igdb.pagination import KeysetPaginator, Page, PageToken, Record
+from tap_igdb.apicalypse import Block, KeysetWindow, multiquery_body
+from tap_igdb.errors import IGDBAPIError, PayloadTooLargeError
+from tap_igdb.field_types import FieldTypes
+from tap_igdb.http import when_sent
+from tap_igdb.plan import Answer, Page
 from tap_igdb.progress import Progress
+from tap_igdb.responses import (
+    BrokenJSONError,
+    RawRecords,
+    Record,
+    UnexpectedShapeError,
+    decode_json,
+    skim_count,
+    skim_multiquery,
+    skim_records,
+)
 from tap_igdb.timestamps import unix_seconds
 
 if t.TYPE_CHECKING:
@@ -55,6 +54,7 @@ if t.TYPE_CHECKING:
 
     from tap_igdb.auth import TwitchAuthenticator
     from tap_igdb.limiter import RequestLimiter
+    from tap_igdb.reader import RunReader
     from tap_igdb.tap import TapIGDB
 
 SCHEMAS_DIR = resources.files("tap_igdb") / "schemas"
@@ -63,19 +63,12 @@ MAX_OPEN_REQUESTS = 8
 
 # Statuses retried with backoff: IGDB's rate limit, its request timeout, server errors.
 RETRIABLE_STATUSES = frozenset({408, 429})
-COUNT_BLOCK = "count"
-MAX_ID_BLOCK = "max_id"
-PLAN_BLOCKS = 2
-"""The first multiquery also carries a count block and a highest-id block."""
-
-_decoder = msgspec.json.Decoder()
+PLAIN = ""
+"""The name under which a plain (not multiquery) request's one answer is kept."""
+_QUERY_ENDPOINTS = re.compile(r'query ([\w/]+) "')
 
 
-class PayloadTooLargeError(FatalAPIError):
-    """413: the page must be requested again with a smaller limit."""
-
-
-class IGDBStream(RESTStream[PageToken]):
+class IGDBStream(RESTStream[t.Any]):
     """Base class for all IGDB v4 endpoints (`POST /v4/{name}`)."""
 
     primary_keys: t.ClassVar[list[str]] = ["id"]
@@ -85,22 +78,23 @@ class IGDBStream(RESTStream[PageToken]):
     payload_as_json = False
     # Records leave the tap exactly as IGDB sent them: no coercion, no dropped keys.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    # Split streams interleave id ranges, so the SDK must not expect sorted keys.
+    # Id ranges are read concurrently, so the SDK must not expect sorted keys.
     is_sorted = False
+    fits_one_page: t.ClassVar[bool] = False
+    """A small lookup table: its first page shares one opening multiquery with others."""
 
     def __init__(self, tap: TapIGDB) -> None:
         super().__init__(tap=tap)
         self._igdb_tap = tap
-        self._pages_by_response: weakref.WeakKeyDictionary[requests.Response, Page] = (
+        self._answers: weakref.WeakKeyDictionary[requests.Response, dict[str, Answer]] = (
             weakref.WeakKeyDictionary()
         )
-        self._decode_lock = threading.Lock()
+        self._answers_lock = threading.Lock()
         self._known_fields = frozenset(self.schema.get("properties", {}))
+        self._field_types = FieldTypes(self.name, self.schema)
         self._reported_fields: set[str] = set()
-        # Worker threads share the session: give the pool one connection per worker.
-        adapter = HTTPAdapter(pool_maxsize=MAX_OPEN_REQUESTS + 2)
-        self.requests_session.mount("http://", adapter)
-        self.requests_session.mount("https://", adapter)
+        self._start: tuple[int | None, bool] | None = None
+        self._exchange = threading.local()
 
     # --- settings -------------------------------------------------------------------
 
@@ -125,6 +119,16 @@ class IGDBStream(RESTStream[PageToken]):
         return self._igdb_tap.limiter
 
     @property
+    def requests_session(self) -> requests.Session:
+        """The run's single HTTP session: its connections serve every stream."""
+        return self._igdb_tap.requests_session
+
+    @property
+    def reader(self) -> RunReader:
+        """The run's single reader, which requests every stream's records ahead."""
+        return self._igdb_tap.reader
+
+    @property
     def timeout(self) -> int:
         """`request_timeout` seconds for connecting and for each read."""
         return int(self.config["request_timeout"])
@@ -143,83 +147,46 @@ class IGDBStream(RESTStream[PageToken]):
         """
         return False
 
-    @cached_property
-    def _page_limit(self) -> int:
-        return int(self.config["page_size"])
-
-    @cached_property
-    def _multiquery_pages(self) -> int:
-        return int(self.config["multiquery_pages"]) if self.config["use_multiquery"] else 1
-
     # --- requests ---------------------------------------------------------------------
 
-    def get_url(self, context: Context | None) -> str:
-        """The endpoint URL, or `/multiquery` (chosen per request by the token)."""
-        return f"{self.url_base}{self.path}"
+    @property
+    def incremental(self) -> bool:
+        """Read on `updated_at` (its newest value caps the bookmark)."""
+        return bool(self.replication_key)
 
-    def get_http_request(self, *, page: PageContext[PageToken]) -> HTTPRequest:
-        """Plain pages go to `/{endpoint}`, batched ones to `/multiquery`."""
-        request = super().get_http_request(page=page)
-        token = page.next_page_token
-        if token is not None and token.multiquery:
-            request.url = f"{self.url_base}/multiquery"
-        return request
+    def read_window(self) -> KeysetWindow:
+        """The part of the endpoint this run reads: changed since the bookmark, or all."""
+        updated_since, _ = self._starting_point_once()
+        return KeysetWindow(updated_since=updated_since)
 
-    def prepare_request_payload(
-        self,
-        context: Context | None,
-        next_page_token: PageToken | None,
-    ) -> str:
-        """The Apicalypse body for one page, or one multiquery of pages."""
-        token = next_page_token or self._first_token(KeysetWindow())
-        if not token.multiquery:
-            return records_body(token.window, limit=token.limit)
-        blocks = [
-            Block(
-                self.name,
-                f"p{k}",
-                records_body(token.window, limit=token.limit, offset=k * token.limit),
-            )
-            for k in range(token.pages)
-        ]
-        if token.with_plan:
-            blocks.append(Block(f"{self.name}/count", COUNT_BLOCK, count_body(token.window)))
-            blocks.append(Block(self.name, MAX_ID_BLOCK, max_id_body(token.window)))
-        return multiquery_body(blocks)
+    def execute(self, blocks: Sequence[Block]) -> list[Answer]:
+        """One request: a multiquery of `blocks`, or (without multiquery) one plain block.
 
-    def get_new_paginator(self) -> KeysetPaginator:
-        """A paginator over the whole endpoint (the windows are made in `get_records`)."""
-        return KeysetPaginator(self._first_token(KeysetWindow()), self._page_of)
-
-    def _first_token(self, window: KeysetWindow) -> PageToken:
-        """The opening request; as a multiquery it also asks for the count and highest id."""
+        Retried with backoff, 401 renewed once, 413 raised for the reader to shrink.
+        Answers come back in block order, skimmed but not decoded (responses.py).
+        """
         if self.config["use_multiquery"]:
-            pages = max(1, min(self._multiquery_pages, MAX_MULTIQUERY_BLOCKS - PLAN_BLOCKS))
-            return PageToken(window, self._page_limit, pages, multiquery=True, with_plan=True)
-        return PageToken(window, self._page_limit)
+            url, body = f"{self.url_base}/multiquery", multiquery_body(blocks)
+        else:
+            (block,) = blocks
+            url, body = f"{self.url_base}/{block.endpoint}", block.body
+        prepared = self.build_prepared_request(
+            method="POST", url=url, headers=self.http_headers, data=body
+        )
+        response = self._send(prepared)
+        with self._answers_lock:
+            answers = self._answers.pop(response)
+        if not self.config["use_multiquery"]:
+            return [answers[PLAIN]]
+        missing = [block.name for block in blocks if block.name not in answers]
+        if missing:
+            msg = f"{self._endpoint_of(prepared)}: IGDB left out the block(s) {missing}"
+            raise IGDBAPIError(msg)
+        return [answers[block.name] for block in blocks]
 
-    def _fetch(self, paginator: KeysetPaginator) -> requests.Response:
-        """Send the paginator's current request; on 413 halve the limit and resend."""
-        while True:
-            http_request = self.get_http_request(
-                page=PageContext(stream_context=None, next_page_token=paginator.current_value)
-            )
-            prepared = self.build_prepared_request(
-                method=http_request.method,
-                url=http_request.url,
-                headers=http_request.headers,
-                data=http_request.data,
-            )
-            try:
-                return self._send(prepared)
-            except PayloadTooLargeError:
-                if not paginator.shrink():
-                    raise
-                self.logger.warning(
-                    "%s: response over IGDB's size cap (413), retrying with limit %d",
-                    self.name,
-                    paginator.current_value.limit,
-                )
+    def exchange_seconds(self) -> float:
+        """How long this thread's last request took on the wire (limiter waits excluded)."""
+        return float(getattr(self._exchange, "seconds", 0.0))
 
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
         """The SDK's retry policy, with our backoff hooks and without backoff's own logs."""
@@ -280,9 +247,11 @@ class IGDBStream(RESTStream[PageToken]):
     def _post(self, prepared: requests.PreparedRequest) -> requests.Response:
         """One HTTP exchange inside a limiter slot; the body is read before the slot ends."""
         self.authenticator(prepared)
-        with self.limiter.slot():
+        with self.limiter.slot(), when_sent(self.limiter.sent):
+            started = time.monotonic()
             response = self.requests_session.send(prepared, timeout=self.timeout)
             _ = response.content
+            self._exchange.seconds = time.monotonic() - started
         return response
 
     def validate_response(self, response: requests.Response) -> None:
@@ -290,7 +259,9 @@ class IGDBStream(RESTStream[PageToken]):
         status = response.status_code
         endpoint = self._endpoint_of(response.request)
         if status == HTTPStatus.OK:
-            self._page_of(response)  # a broken body in a 200 is transient: decode now
+            answers = self._skim(response)  # a broken body in a 200 is transient: skim now
+            with self._answers_lock:
+                self._answers[response] = answers
             return
         cause = _igdb_cause(response)
         if status in RETRIABLE_STATUSES or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -337,44 +308,40 @@ class IGDBStream(RESTStream[PageToken]):
 
     # --- responses ----------------------------------------------------------------------
 
-    def parse_response(self, response: requests.Response) -> Iterable[Record]:
-        """Records of a page or of all record blocks of a multiquery, in id order."""
-        return self._page_of(response).records
-
-    def _page_of(self, response: requests.Response) -> Page:
-        """Decode a 200 response once (cached); invalid JSON raises a retriable error."""
-        with self._decode_lock:
-            page = self._pages_by_response.get(response)
-        if page is None:
-            page = self._decode(response)
-            with self._decode_lock:
-                self._pages_by_response[response] = page
-        return page
-
-    def _decode(self, response: requests.Response) -> Page:
+    def _skim(self, response: requests.Response) -> dict[str, Answer]:
+        """Each block's answer by name (`PLAIN` for a plain request), records undecoded."""
         endpoint = self._endpoint_of(response.request)
         try:
-            payload = _decoder.decode(response.content)
-        except msgspec.DecodeError:
+            if endpoint.startswith("multiquery"):
+                return skim_multiquery(response.content)
+            if endpoint.endswith("/count"):
+                return {PLAIN: skim_count(response.content)}
+            return {PLAIN: skim_records(response.content)}
+        except BrokenJSONError:
             msg = f"{endpoint}: IGDB sent a 200 with invalid or truncated JSON"
             raise RetriableAPIError(msg, response) from None
-        if endpoint.endswith("/count"):
-            if not isinstance(payload, dict) or not isinstance(payload.get("count"), int):
-                msg = f"{endpoint}: unexpected answer from IGDB: {str(payload)[:200]}"
-                raise IGDBAPIError(msg)
-            return Page(records=[], block_sizes=[], count=payload["count"])
-        if not isinstance(payload, list):
-            msg = f"{endpoint}: expected a JSON array from IGDB, got {type(payload).__name__}"
-            raise IGDBAPIError(msg)
-        if not endpoint.startswith("multiquery"):
-            return Page(records=payload, block_sizes=[len(payload)])
-        return _multiquery_page(endpoint, payload)
+        except UnexpectedShapeError as exc:
+            msg = f"{endpoint}: unexpected answer from IGDB: {exc}"[:300]
+            raise IGDBAPIError(msg) from None
+
+    def checked_records(self, raw: RawRecords) -> list[Record]:
+        """Decode an answer's records; a field whose type changed at IGDB stops the run."""
+        records = raw.decode()
+        self._field_types.check(records)
+        return records
+
+    def _records_of(self, page: Page) -> list[Record]:
+        """Every record of one response, all checked before any of them moves on."""
+        records: list[Record] = []
+        for block in page:
+            records += self.checked_records(block)
+        return records
 
     # --- records ------------------------------------------------------------------------
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
         """Read the stream (split when large) and frame full reads with a table version."""
-        updated_since, from_scratch = self._starting_point(context)
+        _, from_scratch = self._starting_point_once()
         versioned = from_scratch and bool(self.config["emit_activate_version_messages"])
         self._stream_version = int(time.time() * 1000) if versioned else None
         if self._stream_version is not None:
@@ -385,10 +352,23 @@ class IGDBStream(RESTStream[PageToken]):
             self.name,
             interval=float(self.config["progress_interval_seconds"]),
         )
-        for records in self._read(KeysetWindow(updated_since=updated_since), progress):
+        self._open_reads()
+        read = self.reader.read(self)
+        signposted = False
+        for page in self.reader.pages(self):
+            records = self._records_of(page)
+            del page  # its JSON, once decoded
+            if not signposted and read.newest is not None:
+                # Records changed from the probe on get a later updated_at, wherever the
+                # read is: the bookmark must not pass them (the SDK caps it at this).
+                self._write_replication_key_signpost(context, read.newest)
+            signposted = True
+            progress.expected = read.count
             progress.advance(len(records))
             yield from records
+            del records  # before the next response is decoded: one page in memory at a time
         self.logger.info("%s (done)", progress.describe())
+        self._start = None  # the next sync works out its own starting point
 
         # Reached only after the SDK wrote every record: "version v is complete".
         if self._stream_version is not None:
@@ -435,6 +415,22 @@ class IGDBStream(RESTStream[PageToken]):
                 )
         return row
 
+    def _open_reads(self) -> None:
+        """Have the reader read this stream and the selected streams synced after it."""
+        if self.name in self.reader:
+            return
+        streams = [s for s in self._igdb_tap.streams.values() if isinstance(s, IGDBStream)]
+        following = streams[streams.index(self) + 1 :]
+        self.reader.open(
+            [self, *(s for s in following if s.selected and s.name not in self.reader)]
+        )
+
+    def _starting_point_once(self) -> tuple[int | None, bool]:
+        """The starting point, worked out (and logged) once per sync."""
+        if self._start is None:
+            self._start = self._starting_point(None)
+        return self._start
+
     def _starting_point(self, context: Context | None) -> tuple[int | None, bool]:
         """`(updated_since, from_scratch)`; FULL_TABLE streams always start from scratch.
 
@@ -463,170 +459,24 @@ class IGDBStream(RESTStream[PageToken]):
         )
         return since, bookmark is None
 
-    def _read(self, window: KeysetWindow, progress: Progress) -> Iterator[list[Record]]:
-        """The first request, then the rest of the window, split when it is large."""
-        paginator = KeysetPaginator(
-            self._first_token(window), self._page_of, pages_after_first=self._multiquery_pages
-        )
-        response = self._fetch(paginator)
-        first = self._page_of(response)
-        if first.records:
-            yield first.records
-        paginator.advance(response)
-        if paginator.finished:
-            return
-
-        count, max_id = first.count, first.max_id
-        if count is None or max_id is None:
-            count, max_id = self._plan(window)
-        progress.expected = count
-        token = paginator.current_value
-        per_request = token.limit * token.pages
-        remaining_requests = math.ceil(max(count - len(first.records), 1) / per_request)
-        windows = _split(token.window, max_id, min(remaining_requests, self._max_windows))
-        self.logger.info(
-            "%s: ~%s records, reading the rest in %d id range(s)",
-            self.name,
-            f"{count:,}",
-            len(windows),
-        )
-        if len(windows) == 1:
-            yield from self._pages(paginator)
-            return
-        yield from self._read_concurrently(
-            [KeysetPaginator(replace(token, window=w), self._page_of) for w in windows]
-        )
-
     def _endpoint_of(self, request: requests.PreparedRequest | None) -> str:
-        """`games`, `games/count` or `multiquery (games)`: what error messages name."""
+        """`games`, `games/count` or `multiquery (genres, themes)`: what errors name."""
         url = (request.url if request else None) or ""
         endpoint = url.removeprefix(self.url_base).strip("/") or self.name
-        return f"multiquery ({self.name})" if endpoint == "multiquery" else endpoint
-
-    @property
-    def _max_windows(self) -> int:
-        # Twice the workers: a worker that finishes a sparse id range takes another.
-        workers = int(self.config["max_open_requests"])
-        return 2 * workers if workers > 1 else 1
-
-    def _plan(self, window: KeysetWindow) -> tuple[int, int]:
-        """The window's record count and highest id (two plain requests)."""
-        count_request = self.build_prepared_request(
-            method="POST",
-            url=f"{self.url_base}{self.path}/count",
-            headers=self.http_headers,
-            data=count_body(window),
-        )
-        count = self._page_of(self._send(count_request)).count or 0
-        max_request = self.build_prepared_request(
-            method="POST",
-            url=self.get_url(None),
-            headers=self.http_headers,
-            data=max_id_body(window),
-        )
-        highest = self._page_of(self._send(max_request)).records
-        return count, int(highest[0]["id"]) if highest else 0
-
-    def _pages(self, paginator: KeysetPaginator) -> Iterator[list[Record]]:
-        """Every remaining page of one cursor."""
-        while not paginator.finished:
-            response = self._fetch(paginator)
-            records = self._page_of(response).records
-            if records:
-                yield records
-            paginator.advance(response)
-
-    def _read_concurrently(self, cursors: list[KeysetPaginator]) -> Iterator[list[Record]]:
-        """Read cursors on worker threads; pages reach the caller in arrival order."""
-        workers = min(len(cursors), int(self.config["max_open_requests"]))
-        # One page of slack: a worker blocked on a full queue already holds its own
-        # decoded page (5,000 records), so a deeper queue only adds memory
-        # (375k games: 717 -> 439 MiB peak at 2 x workers -> 1, same speed).
-        pages: queue.Queue[list[Record] | BaseException | None] = queue.Queue(1)
-        stop = threading.Event()
-
-        def hand_over(item: list[Record] | BaseException | None) -> None:
-            # Bounded queue keeps memory flat; give up when the reader has stopped.
-            while not stop.is_set():
-                try:
-                    pages.put(item, timeout=0.2)
-                except queue.Full:
-                    continue
-                return
-
-        def read(cursor: KeysetPaginator) -> None:
-            try:
-                for page in self._pages(cursor):
-                    if stop.is_set():
-                        return
-                    hand_over(page)
-            except BaseException as exc:
-                hand_over(exc)
-            finally:
-                hand_over(None)
-
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"igdb-{self.name}")
-        try:
-            for cursor in cursors:
-                pool.submit(read, cursor)
-            unfinished = len(cursors)
-            while unfinished:
-                item = pages.get()
-                if item is None:
-                    unfinished -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    yield item
-        finally:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _split(window: KeysetWindow, max_id: int, parts: int) -> list[KeysetWindow]:
-    """Cut (window.after_id, max_id] into `parts` id ranges; the last one is open-ended.
-
-    Open-ended so records created while the run reads are not left out.
-    """
-    low = window.after_id
-    parts = max(1, min(parts, max_id - low))
-    bounds = [low + math.ceil((max_id - low) * k / parts) for k in range(parts + 1)]
-    windows = [
-        KeysetWindow(after_id=bounds[k], upto_id=bounds[k + 1], updated_since=window.updated_since)
-        for k in range(parts)
-    ]
-    windows[-1] = KeysetWindow(after_id=bounds[-2], updated_since=window.updated_since)
-    return windows
-
-
-def _multiquery_page(endpoint: str, blocks: list[t.Any]) -> Page:
-    page = Page(records=[], block_sizes=[])
-    for block in blocks:
-        if not isinstance(block, dict) or "name" not in block:
-            msg = f"{endpoint}: unexpected multiquery block from IGDB: {str(block)[:200]}"
-            raise IGDBAPIError(msg)
-        name = block["name"]
-        if name == COUNT_BLOCK:
-            page.count = int(block.get("count", 0))
-        elif name == MAX_ID_BLOCK:
-            result = block.get("result") or []
-            page.max_id = int(result[0]["id"]) if result else 0
-        else:
-            result = block.get("result")
-            if not isinstance(result, list):
-                msg = f"{endpoint}: multiquery block {name!r} has no result list"
-                raise IGDBAPIError(msg)
-            page.records.extend(result)
-            page.block_sizes.append(len(result))
-    return page
+        if endpoint != "multiquery":
+            return endpoint
+        body = request.body if request else None
+        text = body.decode() if isinstance(body, bytes) else str(body or "")
+        streams = [name.removesuffix("/count") for name in _QUERY_ENDPOINTS.findall(text)]
+        return f"multiquery ({', '.join(dict.fromkeys(streams)) or self.name})"
 
 
 def _igdb_cause(response: requests.Response) -> str:
     """IGDB's explanation: `Invalid Field: Invalid field name: 'nope'`, or the body text."""
     text = response.text.strip()
     try:
-        payload = _decoder.decode(response.content)
-    except msgspec.DecodeError:
+        payload = decode_json(response.content)
+    except BrokenJSONError:
         return " ".join(text.split())[:300] or str(response.reason)
     details = payload[0] if isinstance(payload, list) and payload else payload
     if isinstance(details, dict):

@@ -19,3 +19,11 @@ class AuthError(TapIGDBError):
 
 class IGDBAPIError(TapIGDBError, FatalAPIError):
     """IGDB answered with an error that retrying cannot fix, or retries ran out."""
+
+
+class FieldTypeError(TapIGDBError):
+    """IGDB sent a field with a type the stream's schema does not allow."""
+
+
+class PayloadTooLargeError(FatalAPIError):
+    """413: IGDB's response size cap; the request must be sent again for fewer records."""

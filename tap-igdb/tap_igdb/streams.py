@@ -21,6 +21,13 @@ class SnapshotStream(IGDBStream):
     """Read in full on every run (FULL_TABLE), announced as a new table version."""
 
 
+class LookupStream(SnapshotStream):
+    """A small lookup table (tens to hundreds of rows): one page, asked for together
+    with the other lookups' in one opening multiquery."""
+
+    fits_one_page = True
+
+
 # --- INCREMENTAL ----------------------------------------------------------------------
 
 
@@ -102,55 +109,55 @@ class WebsitesStream(SnapshotStream):
 # --- FULL_TABLE: small lookups --------------------------------------------------------
 
 
-class PlatformsStream(SnapshotStream):
+class PlatformsStream(LookupStream):
     """Platforms (~220)."""
 
     name = "platforms"
 
 
-class GenresStream(SnapshotStream):
+class GenresStream(LookupStream):
     """Genres (~23)."""
 
     name = "genres"
 
 
-class GameModesStream(SnapshotStream):
+class GameModesStream(LookupStream):
     """Game modes (~6)."""
 
     name = "game_modes"
 
 
-class ThemesStream(SnapshotStream):
+class ThemesStream(LookupStream):
     """Themes (~22)."""
 
     name = "themes"
 
 
-class PlayerPerspectivesStream(SnapshotStream):
+class PlayerPerspectivesStream(LookupStream):
     """Player perspectives (~7)."""
 
     name = "player_perspectives"
 
 
-class GameTypesStream(SnapshotStream):
+class GameTypesStream(LookupStream):
     """Game types (main game, DLC, bundle, ...)."""
 
     name = "game_types"
 
 
-class GameStatusesStream(SnapshotStream):
+class GameStatusesStream(LookupStream):
     """Game statuses (released, alpha, cancelled, ...)."""
 
     name = "game_statuses"
 
 
-class PlatformTypesStream(SnapshotStream):
+class PlatformTypesStream(LookupStream):
     """Platform types (console, arcade, ...)."""
 
     name = "platform_types"
 
 
-class PopularityTypesStream(SnapshotStream):
+class PopularityTypesStream(LookupStream):
     """Popularity measures (visits, want to play, ...)."""
 
     name = "popularity_types"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from functools import cached_property
 from urllib.parse import urlparse
@@ -14,12 +15,16 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 from tap_igdb.auth import TwitchAuthenticator
 from tap_igdb.client import MAX_OPEN_REQUESTS, IGDBStream
 from tap_igdb.errors import ConfigError, TapIGDBError
+from tap_igdb.http import new_session
 from tap_igdb.limiter import RequestLimiter
+from tap_igdb.plan import ReadSettings
+from tap_igdb.reader import RunReader
 from tap_igdb.streams import STREAM_TYPES
 from tap_igdb.timestamps import unix_seconds
 from tap_igdb.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
+    import requests
     from jsonschema import ValidationError  # type: ignore[import-untyped]
     from singer_sdk.streams import Stream
 
@@ -27,6 +32,10 @@ if t.TYPE_CHECKING:
 # but stays out of errors too).
 _UNECHOED_SETTINGS = frozenset({"client_id", "client_secret"})
 _URL_SETTINGS = ("api_url", "auth_url")
+_INTEGER = re.compile(r"[+-]?\d+")
+# Meltano's and the Singer SDK's spellings of true, and their opposites.
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
+_BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
 
 
 class TapIGDB(Tap):
@@ -174,6 +183,16 @@ class TapIGDB(Tap):
         except TapIGDBError as exc:
             raise click.ClickException(str(exc)) from None
 
+    def _reset_state_progress_markers(self) -> None:
+        """Fetch the access token first: refused credentials end the run before the
+        SDK writes its first message (a STATE that Meltano would store again).
+
+        Overrides the first step of the SDK's `sync_all`, which is final;
+        tests/test_faults.py fails if an SDK upgrade stops calling it there.
+        """
+        self.authenticator.token()
+        super()._reset_state_progress_markers()
+
     def discover_streams(self) -> list[IGDBStream]:
         """Every IGDB endpoint this tap knows; selection happens in the catalog."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
@@ -203,16 +222,65 @@ class TapIGDB(Tap):
             int(self.config["max_open_requests"]),
         )
 
+    @cached_property
+    def reader(self) -> RunReader:
+        """One reader for the run: it requests every selected stream ahead of the SDK."""
+        multiquery = bool(self.config["use_multiquery"])
+        return RunReader(
+            ReadSettings(
+                limit=int(self.config["page_size"]),
+                pages=int(self.config["multiquery_pages"]) if multiquery else 1,
+                multiquery=multiquery,
+                workers=int(self.config["max_open_requests"]),
+                requests_per_second=float(self.config["requests_per_second"]),
+            ),
+            self.limiter,
+            self.logger,
+        )
+
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        """One HTTP session for the run: one kept-alive connection per worker, and spares."""
+        return new_session(pool_size=MAX_OPEN_REQUESTS + 2)
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Fill in defaults and check settings; the first problem becomes one clear line."""
-        # The SDK's validator also fills in the schema's defaults.
-        validator = JSONSchemaValidator(self.config_jsonschema)
-        errors = [_describe(error) for error in validator.iter_errors(self._config)]
+        errors = _parse_typed_strings(self._config, self.config_jsonschema)
+        if not errors:
+            # The SDK's validator also fills in the schema's defaults.
+            validator = JSONSchemaValidator(self.config_jsonschema)
+            errors = [_describe(error) for error in validator.iter_errors(self._config)]
         if not errors:
             errors = _semantic_errors(self._config)
         if errors and raise_errors:
             raise ConfigError("; ".join(errors))
         return errors
+
+
+def _parse_typed_strings(config: dict[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
+    """Turn integer and boolean settings given as strings into their type, in place.
+
+    Meltano passes them through as strings (`kind: string` in
+    extract/tap-igdb.meltano.yml): its own cast fails on `abc` with a traceback
+    naming no setting, and turns any unknown word into false.
+    """
+    errors = []
+    for name, spec in schema["properties"].items():
+        value = config.get(name)
+        if not isinstance(value, str):
+            continue
+        word = value.strip().lower()
+        if "integer" in spec["type"]:
+            if _INTEGER.fullmatch(word):
+                config[name] = int(word)
+            else:
+                errors.append(f"invalid setting {name}: expected an integer, got {value!r}")
+        elif "boolean" in spec["type"]:
+            if word in _BOOLEANS:
+                config[name] = _BOOLEANS[word]
+            else:
+                errors.append(f"invalid setting {name}: expected true or false, got {value!r}")
+    return errors
 
 
 def _describe(error: ValidationError) -> str:

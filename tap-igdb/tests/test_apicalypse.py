@@ -4,9 +4,10 @@ import pytest
 from tap_igdb.apicalypse import (
     Block,
     KeysetWindow,
+    boundary_body,
     count_body,
-    max_id_body,
     multiquery_body,
+    newest_body,
     records_body,
 )
 
@@ -41,11 +42,18 @@ def test_records_body_rejects_limits_igdb_refuses(limit: int) -> None:
         records_body(KeysetWindow(after_id=0), limit=limit)
 
 
-def test_count_and_max_id_bodies_share_the_stream_filter() -> None:
+def test_count_boundary_and_newest_bodies_share_the_stream_filter() -> None:
     window = KeysetWindow(after_id=0, updated_since=99)
     assert count_body(window) == "where updated_at >= 99 & id > 0;"
+    assert boundary_body(window, 4999) == (
+        "fields id; where updated_at >= 99 & id > 0; sort id asc; limit 1; offset 4999;"
+    )
     assert (
-        max_id_body(window) == "fields id; where updated_at >= 99 & id > 0; sort id desc; limit 1;"
+        boundary_body(window, 0)
+        == "fields id; where updated_at >= 99 & id > 0; sort id asc; limit 1;"
+    )
+    assert newest_body(window) == (
+        "fields updated_at; where updated_at >= 99 & id > 0; sort updated_at desc; limit 1;"
     )
 
 

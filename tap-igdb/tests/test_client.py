@@ -35,13 +35,16 @@ def keyset_pages(records: list[JSONObject], seen_body: str) -> list[JSONObject]:
 
 
 def plain_api(fake_igdb: FakeServer, records: list[JSONObject]) -> Handler:
-    """A fake IGDB endpoint: keyset pages, `/count` and the highest-id query."""
+    """A fake IGDB endpoint: keyset pages, `/count`, the highest id and the newest update."""
 
     def api(seen: Seen) -> Reply:
         if seen.path.endswith("/count"):
             return fake_igdb.reply(body={"count": len(records)})
         if "sort id desc" in seen.body:
             return fake_igdb.reply(body=[{"id": records[-1]["id"]}])
+        if "sort updated_at desc" in seen.body:
+            newest = max(records, key=lambda r: r["updated_at"])
+            return fake_igdb.reply(body=[{"id": newest["id"], "updated_at": newest["updated_at"]}])
         return fake_igdb.reply(body=keyset_pages(records, seen.body))
 
     return api
@@ -55,11 +58,9 @@ def test_keyset_paging_reads_every_record_once_in_id_order(
     run = run_tap(config, streams=["genres"])
     assert run.records("genres") == GENRES
     bodies = [seen.body for seen in fake_igdb.api_requests()]
-    # A full first page leads to one count and one max-id request, then keyset pages.
+    # A lookup table is read as one page; a full one is followed with keyset pages.
     assert bodies == [
         "fields *; where id > -1; sort id asc; limit 3;",
-        "where id > -1;",
-        "fields id; where id > -1; sort id desc; limit 1;",
         "fields *; where id > 2; sort id asc; limit 3;",
         "fields *; where id > 5; sort id asc; limit 3;",
     ]
@@ -79,40 +80,48 @@ def test_large_streams_are_split_into_id_ranges_read_concurrently(
     records = run.records("games")
     assert sorted(r["id"] for r in records) == list(range(1, 201))  # each exactly once
     assert run.bookmark("games") == 1_700_000_200
-    ranges = {
-        m.group(0) for s in fake_igdb.api_requests() if (m := re.search(r"id <= \d+", s.body))
-    }
-    assert len(ranges) == 7  # 2 x 4 workers id ranges, the last one open-ended
+    bodies = [seen.body for seen in fake_igdb.api_requests()]
+    # Without multiquery: ranges of 30 records (200 / (2 x 4 workers), in whole pages),
+    # cut by probes for the id at offset 29 after the previous boundary, never deeper.
+    probes = [body for body in bodies if body.startswith("fields id;")]
+    assert len(probes) == 6
+    assert all(body.endswith("limit 1; offset 29;") for body in probes)
+    ranges = {int(m[1]) for body in bodies if (m := re.search(r"id <= (\d+)", body))}
+    assert ranges == {30, 60, 90, 120, 150, 180}  # and (180, ...) open-ended
 
 
-def test_multiquery_batches_pages_and_asks_for_the_plan(
+THEMES: list[JSONObject] = [{"id": i, "name": f"theme {i}"} for i in range(1, 4)]
+
+
+def test_lookup_tables_share_one_opening_multiquery(
     fake_igdb: FakeServer, fake_igdb_config: JSONObject, run_tap: RunTap
 ) -> None:
+    tables = {"genres": GENRES, "themes": THEMES}
+
     def api(seen: Seen) -> Reply:
         assert seen.path == "/v4/multiquery"
         blocks = re.findall(r'query (\S+) "(\w+)" \{ (.*?) \};', seen.body)
-        answer: list[JSONObject] = []
-        for endpoint, name, body in blocks:
-            if endpoint.endswith("/count"):
-                answer.append({"name": name, "count": len(GENRES)})
-            elif name == "max_id":
-                answer.append({"name": name, "result": [{"id": GENRES[-1]["id"]}]})
-            else:
-                answer.append({"name": name, "result": keyset_pages(GENRES, body)})
+        answer = [
+            {"name": name, "result": keyset_pages(tables[endpoint], body)}
+            for endpoint, name, body in blocks
+        ]
         return fake_igdb.reply(body=answer)
 
     fake_igdb.api = api
-    config = {**fake_igdb_config, "use_multiquery": True, "multiquery_pages": 2, "page_size": 2}
-    run = run_tap(config, streams=["genres"])
+    config = {**fake_igdb_config, "use_multiquery": True, "multiquery_pages": 2, "page_size": 5}
+    run = run_tap(config, streams=["genres", "themes"])
     assert run.records("genres") == GENRES
-    first, second = (seen.body for seen in fake_igdb.api_requests())
+    assert run.records("themes") == THEMES
+    first, *rest = (seen.body for seen in fake_igdb.api_requests())
     assert first == (
-        'query genres "p0" { fields *; where id > -1; sort id asc; limit 2; };\n'
-        'query genres "p1" { fields *; where id > -1; sort id asc; limit 2; offset 2; };\n'
-        'query genres/count "count" { where id > -1; };\n'
-        'query genres "max_id" { fields id; where id > -1; sort id desc; limit 1; };\n'
+        'query genres "genres" { fields *; where id > -1; sort id asc; limit 5; };\n'
+        'query themes "themes" { fields *; where id > -1; sort id asc; limit 5; };\n'
     )
-    assert second.startswith('query genres "p0" { fields *; where id > 3; sort id asc; limit 2; };')
+    # The genres page was full: paged on from its last id, two pages per request.
+    assert rest == [
+        'query genres "p0" { fields *; where id > 4; sort id asc; limit 5; };\n'
+        'query genres "p1" { fields *; where id > 4; sort id asc; limit 5; offset 5; };\n'
+    ]
 
 
 def test_records_leave_the_tap_unchanged(
@@ -132,7 +141,7 @@ def test_records_leave_the_tap_unchanged(
         "brand_new_field": {"nested": [1, 2.5]},
         "updated_at": 1756997209,
     }
-    fake_igdb.api = lambda seen: fake_igdb.reply(body=[game, {**game, "id": 8}])
+    fake_igdb.api = plain_api(fake_igdb, [game, {**game, "id": 8}])
     with caplog.at_level(logging.WARNING):
         run = run_tap(fake_igdb_config, streams=["games"])
     first = run.records("games")[0]

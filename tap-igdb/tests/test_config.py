@@ -29,8 +29,15 @@ TAP = [sys.executable, "-m", "tap_igdb.tap"]
         ),
         (
             {**VALID, "page_size": "big"},
-            "invalid setting page_size: 'big' is not of type 'integer'",
+            "invalid setting page_size: expected an integer, got 'big'",
         ),
+        ({**VALID, "page_size": ""}, "invalid setting page_size: expected an integer, got ''"),
+        ({**VALID, "page_size": "1.5"}, "invalid setting page_size: expected an integer"),
+        (
+            {**VALID, "use_multiquery": "maybe"},
+            "invalid setting use_multiquery: expected true or false, got 'maybe'",
+        ),
+        ({**VALID, "page_size": "501"}, "invalid setting page_size: 501 is greater than"),
         ({**VALID, "max_open_requests": 9}, "invalid setting max_open_requests: 9 is greater"),
         ({**VALID, "requests_per_second": 0}, "invalid setting requests_per_second: 0 is less"),
         ({**VALID, "multiquery_pages": 11}, "invalid setting multiquery_pages: 11 is greater"),
@@ -51,6 +58,22 @@ def test_bad_settings_are_one_line_naming_the_setting(
     assert text.startswith(message)
     assert "\n" not in text
     assert "very-secret-value" not in text
+
+
+def test_integers_and_booleans_given_as_strings_are_parsed() -> None:
+    """Meltano passes these settings through as strings (extract/tap-igdb.meltano.yml)."""
+    config = {
+        **VALID,
+        "page_size": " 250 ",
+        "lookback_seconds": "0",
+        "use_multiquery": "False",
+        "emit_activate_version_messages": "yes",
+    }
+    tap = TapIGDB(config=config)
+    assert tap.config["page_size"] == 250
+    assert tap.config["lookback_seconds"] == 0
+    assert tap.config["use_multiquery"] is False
+    assert tap.config["emit_activate_version_messages"] is True
 
 
 def test_defaults_are_filled_in() -> None:

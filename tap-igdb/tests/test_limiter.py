@@ -31,16 +31,25 @@ def start_times(limiter: RequestLimiter, clock: FakeClock, count: int) -> list[f
     return times
 
 
-def test_burst_then_one_window_per_burst() -> None:
+def test_starts_are_spread_evenly_not_in_bursts() -> None:
+    """Requests that reach IGDB together are counted late by a busy server (limiter.py)."""
     clock = FakeClock()
     limiter = RequestLimiter(4, 8, margin_seconds=0.0, clock=clock, sleep=clock.sleep)
-    assert start_times(limiter, clock, 9) == [0, 0, 0, 0, 1, 1, 1, 1, 2]
+    assert start_times(limiter, clock, 9) == [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]
 
 
-def test_margin_widens_the_window() -> None:
+def test_margin_widens_the_spacing() -> None:
     clock = FakeClock()
     limiter = RequestLimiter(4, 8, margin_seconds=0.1, clock=clock, sleep=clock.sleep)
-    assert start_times(limiter, clock, 6) == [0, 0, 0, 0, 1.1, 1.1]
+    assert start_times(limiter, clock, 6) == [0, 0.275, 0.55, 0.825, 1.1, 1.375]
+
+
+def test_an_idle_limiter_starts_at_once() -> None:
+    clock = FakeClock()
+    limiter = RequestLimiter(4, 8, margin_seconds=0.1, clock=clock, sleep=clock.sleep)
+    start_times(limiter, clock, 1)
+    clock.sleep(5.0)
+    assert start_times(limiter, clock, 2) == [5.0, 5.275]
 
 
 def test_never_more_than_the_rate_in_any_sliding_window() -> None:
@@ -110,3 +119,35 @@ def test_a_late_wake_up_pushes_the_next_window_back() -> None:
 
     for i in range(len(sent) - 4):
         assert sent[i + 4] - sent[i] >= 1.0 - 1e-9, sent
+
+
+def test_a_reserved_start_is_used_by_the_next_slot_and_dated_when_it_really_goes() -> None:
+    """The reader reserves a start before it picks the job to send (reader.py)."""
+    clock = FakeClock()
+    limiter = RequestLimiter(4, 8, margin_seconds=0.0, clock=clock, sleep=clock.sleep)
+    start_times(limiter, clock, 1)
+    limiter.reserve()
+    assert clock() == 0.25  # waited for its start
+    clock.sleep(0.1)  # picking the job, building the request
+    with limiter.slot():
+        assert clock() == 0.35  # no second wait
+    assert start_times(limiter, clock, 1) == [0.6]  # spaced from the real start
+
+
+def test_a_cancelled_reservation_gives_the_open_slot_back() -> None:
+    limiter = RequestLimiter(1000, 1)
+    limiter.reserve()
+    assert not limiter.acquire(timeout=0)
+    limiter.cancel_reservation()
+    assert limiter.acquire(timeout=0)
+
+
+def test_a_start_is_dated_again_when_the_request_is_really_sent() -> None:
+    """A thread starved between its start and its send (GIL, busy machine) sends late:
+    the next start is spaced from the send, as the server will count it."""
+    clock = FakeClock()
+    limiter = RequestLimiter(4, 8, margin_seconds=0.0, clock=clock, sleep=clock.sleep)
+    with limiter.slot():
+        clock.sleep(0.2)
+        limiter.sent()
+    assert start_times(limiter, clock, 1) == [0.45]

@@ -116,17 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not bucket:
         print("target-s3-lifecycle: no 'bucket' set: local lakes have no lifecycle rules")
         return 0
-    client = make_s3_client(
-        S3Settings(
-            bucket=bucket,
-            endpoint_url=config.get("endpoint_url") or None,
-            region=config.get("region") or None,
-            access_key_id=config.get("aws_access_key_id") or None,
-            secret_access_key=config.get("aws_secret_access_key") or None,
-            session_token=config.get("aws_session_token") or None,
-            max_retries=int(config.get("max_retries", 5)),
-        )
-    )
+    client = make_s3_client(S3Settings.from_config(config))
     try:
         for line in apply_lifecycle(client, bucket, str(config.get("prefix") or "raw").strip("/")):
             print(line)

@@ -93,9 +93,15 @@ Change = Callable[[Manifest], bool]
 class ManifestStore:
     """Reads and conditionally updates manifests in one Storage."""
 
-    def __init__(self, storage: Storage, clock: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Callable[[], str],
+        guard: Callable[[], None] = lambda: None,
+    ) -> None:
         self.storage = storage
         self.clock = clock
+        self.guard = guard  # raises when this writer may no longer write (the lake lock)
 
     def read(self, key: str) -> Manifest | None:
         current = self.storage.read(key)
@@ -116,6 +122,7 @@ class ManifestStore:
                 manifest.generation += 1
                 manifest.updated_at = self.clock()
                 expected = current.token if current else None
+                self.guard()
                 if self.storage.write_if(key, manifest.to_json(), expected):
                     return manifest
                 delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)

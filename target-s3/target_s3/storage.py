@@ -1,8 +1,9 @@
 """Where the raw layer lives: a local directory (dev default) or an S3 bucket.
 
-Both implementations offer the same few operations the sink and the manifest
-need: put a finished batch file (invisible until listed), tag files through
-their lifecycle, and a compare-and-swap write for the manifest.
+Both implementations offer the same few operations the sink, the manifest and
+the lake lock need: put a finished batch file (invisible until listed), tag
+files through their lifecycle, and compare-and-swap writes and deletes.
+Every S3 failure surfaces as one StorageError line naming the bucket or key.
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ from __future__ import annotations
 import abc
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -32,6 +35,9 @@ STATUS_OUTDATED = "outdated"
 
 # S3 answers a failed precondition with 412; a racing conditional write with 409.
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+_MISSING_CODES = {"NoSuchKey", "404"}
+
+T = TypeVar("T")
 
 
 class StorageError(Exception):
@@ -69,12 +75,17 @@ class Storage(abc.ABC):
         """Read an object with its version token, or None when absent."""
 
     @abc.abstractmethod
-    def write_if(self, key: str, body: bytes, expected: str | None) -> bool:
+    def write_if(self, key: str, body: bytes, expected: str | None) -> str | None:
         """Write `body` only if the object is unchanged since `expected` was read.
 
-        `expected=None` means "only if it does not exist yet". Returns False when
-        another writer got there first (the caller re-reads and retries).
+        `expected=None` means "only if it does not exist yet". Returns the new
+        version token, or None when another writer got there first (the caller
+        re-reads and retries).
         """
+
+    @abc.abstractmethod
+    def delete_if(self, key: str, expected: str) -> bool:
+        """Delete the object only if it is still version `expected`; False otherwise."""
 
     @contextlib.contextmanager
     def exclusive(self, key: str) -> Iterator[None]:
@@ -106,7 +117,8 @@ class LocalStorage(Storage):
                 f"local_path '{self.root}' is not writable: {exc.strerror or exc}"
             ) from exc
 
-    def _replace(self, key: str, write: Any) -> None:
+    def _replace(self, key: str, write: Any, *, create_only: bool = False) -> bool:
+        """Write a temp file, then move it into place; False if `create_only` and taken."""
         final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
@@ -115,10 +127,17 @@ class LocalStorage(Storage):
                 write(out)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(temp, final)
+            if create_only:
+                try:
+                    os.link(temp, final)  # atomic and exclusive, like O_EXCL, with content
+                except FileExistsError:
+                    return False
+            else:
+                os.replace(temp, final)
         finally:
             temp.unlink(missing_ok=True)
         _fsync_dir(final.parent)
+        return True
 
     def put_file(self, key: str, source: IO[bytes]) -> None:
         self._replace(key, lambda out: shutil.copyfileobj(source, out, 1 << 20))
@@ -132,28 +151,46 @@ class LocalStorage(Storage):
             body = self.path(key).read_bytes()
         except FileNotFoundError:
             return None
-        return Versioned(body, hashlib.sha256(body).hexdigest())
+        return Versioned(body, _sha256(body))
 
-    def write_if(self, key: str, body: bytes, expected: str | None) -> bool:
+    def write_if(self, key: str, body: bytes, expected: str | None) -> str | None:
+        """Create exclusively; an update is atomic only inside `exclusive(key)`."""
+        if expected is None:
+            created = self._replace(key, lambda out: out.write(body), create_only=True)
+            return _sha256(body) if created else None
         current = self.read(key)
-        if (current.token if current else None) != expected:
-            return False
+        if current is None or current.token != expected:
+            return None
         self._replace(key, lambda out: out.write(body))
+        return _sha256(body)
+
+    def delete_if(self, key: str, expected: str) -> bool:
+        """Atomic only inside `exclusive(key)`, like an update."""
+        current = self.read(key)
+        if current is None or current.token != expected:
+            return False
+        self.path(key).unlink()
+        _fsync_dir(self.path(key).parent)
         return True
 
     @contextlib.contextmanager
     def exclusive(self, key: str) -> Iterator[None]:
-        lock_path = self.path(key).with_name(self.path(key).name + ".lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with lock_path.open("a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        """An flock on the key's folder: no lock file is ever left in the lake."""
+        folder = self.path(key).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the flock
 
     def describe(self, key: str) -> str:
         return str(self.path(key))
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -176,93 +213,147 @@ class S3Settings:
     session_token: str | None = None
     max_retries: int = 5
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> S3Settings:
+        """From target-s3's settings (empty strings mean unset)."""
+        return cls(
+            bucket=config["bucket"],
+            endpoint_url=config.get("endpoint_url") or None,
+            region=config.get("region") or None,
+            access_key_id=config.get("aws_access_key_id") or None,
+            secret_access_key=config.get("aws_secret_access_key") or None,
+            session_token=config.get("aws_session_token") or None,
+            max_retries=int(config.get("max_retries", 5)),
+        )
+
 
 class S3Storage(Storage):
     """An S3 bucket; objects carry a `status` tag that the lifecycle rules act on."""
 
     def __init__(self, settings: S3Settings, client: S3Client | None = None) -> None:
         self.bucket = settings.bucket
+        self.max_retries = settings.max_retries
         self.client = client or make_s3_client(settings)
 
     def check(self, probe_key: str) -> None:
-        try:
+        with self._failures(probe_key):
             self.client.head_bucket(Bucket=self.bucket)
             # head_bucket passes for read-only identities: prove we may write and tag.
             self.client.put_object(
                 Bucket=self.bucket, Key=probe_key, Body=b"", Tagging=f"status={STATUS_TEMP}"
             )
             self.client.delete_object(Bucket=self.bucket, Key=probe_key)
+
+    @contextlib.contextmanager
+    def _failures(self, key: str) -> Iterator[None]:
+        """Turn whatever S3 or the network did into one StorageError line naming the key."""
+        try:
+            yield
         except NoCredentialsError as exc:
             raise StorageError(
                 "no AWS credentials found: set aws_access_key_id/aws_secret_access_key "
                 "or configure the AWS credential chain"
             ) from exc
         except ClientError as exc:
-            raise StorageError(self._explain(exc)) from exc
+            raise StorageError(self._explain(exc, key)) from exc
+        except S3UploadFailedError as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ClientError):
+                raise StorageError(self._explain(cause, key)) from exc
+            raise StorageError(f"upload to {self.describe(key)} failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise StorageError(f"cannot reach S3 for bucket '{self.bucket}': {exc}") from exc
+            retries = f"{self.max_retries} {'retry' if self.max_retries == 1 else 'retries'}"
+            raise StorageError(
+                f"cannot reach S3 for {self.describe(key)} (gave up after {retries}): {exc}"
+            ) from exc
 
-    def _explain(self, exc: ClientError) -> str:
+    def _explain(self, exc: ClientError, key: str) -> str:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         operation = exc.operation_name
         if code in {"404", "NoSuchBucket"}:
             return f"bucket '{self.bucket}' does not exist"
-        if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}:
+        if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}:
             return f"S3 rejected the credentials for bucket '{self.bucket}' ({code})"
         if code in {"403", "AccessDenied", "Forbidden"}:
             return (
-                f"access denied on bucket '{self.bucket}' during {operation}: "
-                "check the credentials and that they may read, write and tag objects"
+                f"access denied ({code}) on {self.describe(key)} during {operation}: "
+                "check that the credentials may read, write and tag objects there"
             )
-        return f"S3 error on bucket '{self.bucket}' during {operation}: {code}"
+        return f"S3 error {code} on {self.describe(key)} during {operation}"
 
     def put_file(self, key: str, source: IO[bytes]) -> None:
-        self.client.upload_fileobj(
-            source, self.bucket, key, ExtraArgs={"Tagging": f"status={STATUS_TEMP}"}
-        )
+        with self._failures(key):
+            self.client.upload_fileobj(
+                source, self.bucket, key, ExtraArgs={"Tagging": f"status={STATUS_TEMP}"}
+            )
 
     def set_status(self, keys: Sequence[str], status: str) -> list[str]:
         missing = []
         for key in keys:
-            try:
-                self.client.put_object_tagging(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Tagging={"TagSet": [{"Key": "status", "Value": status}]},
-                )
-            except ClientError as exc:
-                if str(exc.response.get("Error", {}).get("Code")) not in {"NoSuchKey", "404"}:
-                    raise
-                missing.append(key)
+            tag = functools.partial(
+                self.client.put_object_tagging,
+                Bucket=self.bucket,
+                Key=key,
+                Tagging={"TagSet": [{"Key": "status", "Value": status}]},
+            )
+            with self._failures(key):
+                if self._tolerating(_MISSING_CODES, tag) is None:
+                    missing.append(key)
         return missing
 
     def read(self, key: str) -> Versioned | None:
+        with self._failures(key):
+            response = self._tolerating(
+                _MISSING_CODES, lambda: self.client.get_object(Bucket=self.bucket, Key=key)
+            )
+            if response is None:
+                return None
+            return Versioned(response["Body"].read(), response["ETag"])
+
+    def write_if(self, key: str, body: bytes, expected: str | None) -> str | None:
+        condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
+        # An update of an object deleted meanwhile is a conflict too.
+        tolerated = _CONFLICT_CODES if expected is None else _CONFLICT_CODES | {"NoSuchKey"}
+        with self._failures(key):
+            response = self._tolerating(
+                tolerated,
+                lambda: self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType="application/json",
+                    **condition,  # type: ignore[arg-type]  # IfMatch or IfNoneMatch: boto3-stubs cannot type a dict of either
+                ),
+            )
+            return None if response is None else response["ETag"]
+
+    def delete_if(self, key: str, expected: str) -> bool:
+        with self._failures(key):
+            deleted = self._tolerating(
+                _CONFLICT_CODES | _MISSING_CODES,
+                lambda: self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=expected),
+            )
+            return deleted is not None
+
+    @staticmethod
+    def _tolerating(codes: set[str], call: Callable[[], T]) -> T | None:
+        """`call()`, or None when S3 answers with one of the expected error `codes`."""
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return call()
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in {"NoSuchKey", "404"}:
+            if str(exc.response.get("Error", {}).get("Code")) in codes:
                 return None
             raise
-        return Versioned(response["Body"].read(), response["ETag"])
-
-    def write_if(self, key: str, body: bytes, expected: str | None) -> bool:
-        condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
-        try:
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                ContentType="application/json",
-                **condition,  # type: ignore[arg-type]  # IfMatch or IfNoneMatch: boto3-stubs cannot type a dict of either
-            )
-        except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in _CONFLICT_CODES:
-                return False
-            raise
-        return True
 
     def describe(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
+
+
+def open_storage(config: Mapping[str, Any]) -> Storage:
+    """The lake target-s3's settings name: the bucket, or else the local directory."""
+    if not config.get("bucket"):
+        return LocalStorage(Path(config["local_path"]).resolve())
+    return S3Storage(S3Settings.from_config(config))
 
 
 def make_s3_client(settings: S3Settings) -> S3Client:

@@ -6,7 +6,6 @@ import copy
 import sys
 import typing as t
 import uuid
-from pathlib import Path
 
 import msgspec
 from singer_sdk import typing as th
@@ -16,10 +15,18 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabiliti
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
+from target_s3.lake_lock import LOCK_NAME, LakeLock
 from target_s3.manifest import Layout, ManifestStore
-from target_s3.settings import COMPRESSIONS, read_settings, setting_errors
+from target_s3.settings import (
+    COMPRESSIONS,
+    LOCK_TTL_BOUNDS,
+    LOCK_WAIT_BOUNDS,
+    parsed_strings,
+    read_settings,
+    setting_errors,
+)
 from target_s3.sinks import RawLayerSink, iso_seconds, utc_now
-from target_s3.storage import LocalStorage, S3Settings, S3Storage, Storage, StorageError
+from target_s3.storage import StorageError, open_storage
 
 MIB = 1024 * 1024
 PROBE_KEY = "_target_s3_write_probe"
@@ -143,6 +150,22 @@ class TargetS3(Target):
             description="Retries of a throttled or failed S3 call, with backoff.",
             default=5,
         ),
+        th.Property(
+            "lock_wait_seconds",
+            th.IntegerType(minimum=LOCK_WAIT_BOUNDS[0], maximum=LOCK_WAIT_BOUNDS[1]),
+            title="Lake lock wait",
+            description="How long to wait for another run's lake lock before failing. "
+            "0: fail at once, naming the holder.",
+            default=0,
+        ),
+        th.Property(
+            "lock_ttl_seconds",
+            th.IntegerType(minimum=LOCK_TTL_BOUNDS[0], maximum=LOCK_TTL_BOUNDS[1]),
+            title="Lake lock lease",
+            description="Lifetime of the lake lock's lease, renewed every third of it while "
+            "the target runs; a crashed run's lock is free after this long.",
+            default=300,
+        ),
     ).to_dict()
 
     def __init__(self, **kwargs: t.Any) -> None:
@@ -151,8 +174,16 @@ class TargetS3(Target):
         self._emittable_state: dict[str, t.Any] | None = None
         self._emitted_state: dict[str, t.Any] | None = None
         self.settings = read_settings(self._config_with_defaults())
-        self.storage = self._make_storage()
-        self.manifests = ManifestStore(self.storage, lambda: iso_seconds(utc_now()))
+        self.storage = open_storage(self._config_with_defaults())
+        self.lake_lock = LakeLock(
+            self.storage,
+            f"{self.settings.prefix}/{LOCK_NAME}",
+            ttl_seconds=self.settings.lock_ttl_seconds,
+            wait_seconds=self.settings.lock_wait_seconds,
+        )
+        self.manifests = ManifestStore(
+            self.storage, lambda: iso_seconds(utc_now()), guard=self.lake_lock.ensure_held
+        )
         # A key of its own: concurrent writers must not delete each other's probe.
         self.storage.check(f"{self.settings.prefix}/{PROBE_KEY}-{uuid.uuid4().hex}")
 
@@ -172,33 +203,29 @@ class TargetS3(Target):
         Overrides an SDK internal; the CLI tests in tests/test_settings.py fail if
         an SDK upgrade stops calling it.
         """
+        self._config.update(parsed_strings(self._config, self.config_jsonschema))
         errors = setting_errors(self._config_with_defaults())
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors)
         return errors or super()._validate_config(raise_errors=raise_errors)
 
-    def _make_storage(self) -> Storage:
-        config = self._config_with_defaults()
-        if not config["bucket"]:
-            return LocalStorage(Path(config["local_path"]).resolve())
-        return S3Storage(
-            S3Settings(
-                bucket=config["bucket"],
-                endpoint_url=config.get("endpoint_url") or None,
-                region=config.get("region") or None,
-                access_key_id=config.get("aws_access_key_id") or None,
-                secret_access_key=config.get("aws_secret_access_key") or None,
-                session_token=config.get("aws_session_token") or None,
-                max_retries=config["max_retries"],
-            )
-        )
-
     def stream_layout(self, stream_name: str) -> Layout:
         return self._layouts.get(stream_name, "snapshot")
+
+    # Run ------------------------------------------------------------------
+
+    def process_endofpipe(self) -> None:
+        """Everything is listed: let the next writer in (a failure releases at exit)."""
+        try:
+            super().process_endofpipe()
+        finally:
+            self.lake_lock.release()
 
     # Messages ------------------------------------------------------------
 
     def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
+        # The first message of a run: take the lake before reading or writing it.
+        self.lake_lock.acquire()
         # The contract: a non-empty bookmark_properties means the incremental layout.
         bookmarks = message_dict.get("bookmark_properties") or []
         stream_name = message_dict["stream"]

@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import io
 import json
+import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from igdb_emulator.samples import samples_dir
+from target_s3.storage import Storage, open_storage
 from target_s3.target import TargetS3
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -27,6 +29,17 @@ class SingerFiles:
     seeds = SEEDS
     resources = RESOURCES
     target_bin = TARGET_BIN
+
+    @staticmethod
+    def start_target(config_path: Path, *, stdout: int, stderr: int) -> subprocess.Popen[str]:
+        """A `target-s3` process fed through its stdin pipe."""
+        return subprocess.Popen(
+            [TARGET_BIN, "--config", str(config_path)],
+            stdin=subprocess.PIPE,
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+        )
 
     @staticmethod
     def lines(name: str, *, version: int | None = None) -> list[str]:
@@ -74,12 +87,16 @@ class Lake:
             target.listen(io.StringIO("\n".join(lines) + "\n"))
         return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
+    def storage(self) -> Storage:
+        """target-s3's own view of this lake (what the target would build)."""
+        return open_storage(self.config)
+
     def keys(self, prefix: str = "") -> list[str]:
         if self.root is not None:
             found = [
                 path.relative_to(self.root).as_posix()
                 for path in self.root.rglob("*")
-                if path.is_file() and not path.name.endswith(".lock")
+                if path.is_file()
             ]
         else:
             paginator = self.client.get_paginator("list_objects_v2")

@@ -6,13 +6,19 @@ import json
 import os
 import signal
 import subprocess
+import threading
+import time
 from collections import Counter
 from typing import Any
 
+import pytest
+from target_s3.lake_lock import LakeLockLostError
+from target_s3.manifest import Manifest, ManifestFile, ManifestStore
 from target_s3.storage import LocalStorage
 from target_s3.target import TargetS3
 
 GAMES = "raw/games"
+LOCK = "raw/_lock.json"
 
 
 def run_cli(singer: Any, config_path: Any, lines: list[str]) -> subprocess.CompletedProcess[str]:
@@ -29,13 +35,7 @@ def run_cli(singer: Any, config_path: Any, lines: list[str]) -> subprocess.Compl
 def test_kill_9_mid_batch_then_rerun(lake: Any, singer: Any, write_config: Any) -> None:
     lines = singer.lines("games_incremental.singer")
     config = write_config({**lake.config, "batch_size_records": 10})
-    target = subprocess.Popen(
-        [singer.target_bin, "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    target = singer.start_target(config, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert target.stdin is not None
     assert target.stdout is not None
     target.stdin.write("\n".join(lines[:60]) + "\n")  # 57 records, 2 states: 5 files
@@ -62,8 +62,9 @@ def test_kill_9_mid_batch_then_rerun(lake: Any, singer: Any, write_config: Any) 
     )
     covered = {json.loads(line)["record"]["id"] for line in lines[:upto] if '"RECORD"' in line}
     assert covered <= listed  # the state we emitted never runs ahead of the manifest
+    assert json.loads(lake.read_bytes(LOCK))["pid"] == target.pid  # the dead writer's lease
 
-    lake.run(lines, batch_size_records=10)  # the rerun (same input: at-least-once)
+    lake.run(lines, batch_size_records=10)  # the rerun takes it over at once (same machine)
 
     after = lake.manifest(GAMES)
     keys = [item["key"] for item in after["files"]]
@@ -73,19 +74,13 @@ def test_kill_9_mid_batch_then_rerun(lake: Any, singer: Any, write_config: Any) 
     assert max(counts.values()) <= 2  # re-sent records only: staging dedupes by id
 
 
-def test_two_concurrent_writers_lose_no_manifest_entry(
+def test_two_concurrent_writers_take_turns_and_lose_no_manifest_entry(
     lake: Any, singer: Any, write_config: Any
 ) -> None:
-    config = write_config({**lake.config, "batch_size_records": 5})
+    config = write_config({**lake.config, "batch_size_records": 5, "lock_wait_seconds": 120})
     lines = "\n".join(singer.lines("games_incremental.singer")) + "\n"
     writers = [
-        subprocess.Popen(
-            [singer.target_bin, "--config", str(config)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        singer.start_target(config, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(2)
     ]
     for writer in writers:
@@ -102,6 +97,7 @@ def test_two_concurrent_writers_lose_no_manifest_entry(
     assert len(manifest["files"]) == 40  # 20 files from each writer
     assert manifest["generation"] == 40
     assert len({item["key"] for item in manifest["files"]}) == 40
+    assert LOCK not in lake.keys("raw")
 
 
 def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -160,6 +156,7 @@ def test_validate_records_rejects_a_record_against_its_schema(
     assert "stream 'games'" in line
     assert "first_release_date" in line
     assert local_lake.manifest(GAMES) is None  # nothing listed
+    assert local_lake.keys() == []  # the lease released on failure, no lock file left
 
     config = write_config({**local_lake.config, "validate_records": False})
     assert run_cli(singer, config, bad_lines).returncode == 0  # off: kept as the tap sent it
@@ -180,3 +177,140 @@ def test_each_writer_probes_the_lake_with_its_own_key(tmp_path: Any, monkeypatch
     assert len(probed) == 2
     assert probed[0] != probed[1]
     assert all(key.startswith("raw/") for key in probed)
+
+
+def test_a_second_target_on_a_locked_lake_fails_at_once_with_one_line(
+    lake: Any, singer: Any, write_config: Any
+) -> None:
+    config = write_config(lake.config)
+    lines = singer.lines("games_incremental.singer")
+    holder = singer.start_target(config, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert holder.stdin is not None
+    holder.stdin.write(lines[0] + "\n")  # its first SCHEMA: the target takes the lake
+    holder.stdin.flush()
+    deadline = time.monotonic() + 60
+    while LOCK not in lake.keys("raw"):
+        assert holder.poll() is None, holder.stderr.read() if holder.stderr else ""
+        assert time.monotonic() < deadline, "the first target never took the lake lock"
+        time.sleep(0.05)  # polling for the lease; the deadline bounds the wait
+    lease = json.loads(lake.read_bytes(LOCK))
+
+    started = time.monotonic()
+    refused = run_cli(singer, config, lines)
+
+    assert time.monotonic() - started < 30
+    line = _one_error_line(refused)
+    assert len([row for row in refused.stderr.splitlines() if "ERROR" in row]) == 1
+    assert "lake lock" in line
+    assert lease["owner"] in line
+    assert f"pid {holder.pid}" in line
+    assert lake.manifest(GAMES) is None  # the refused target wrote nothing
+    holder.stdin.write("\n".join(lines[1:]) + "\n")
+    holder.stdin.close()
+    assert holder.wait(timeout=120) == 0
+    if holder.stderr:
+        holder.stderr.close()
+    assert len(lake.records(GAMES)) == sum('"RECORD"' in line for line in lines)
+    assert LOCK not in lake.keys("raw")
+
+
+def test_a_target_that_lost_the_lake_lock_lists_nothing_more(
+    lake: Any, singer: Any, monkeypatch: Any
+) -> None:
+    update = ManifestStore.update
+    storage = lake.storage()
+
+    def update_then_lose_the_lock(self: ManifestStore, *args: Any, **kwargs: Any) -> Any:
+        result = update(self, *args, **kwargs)
+        current = storage.read(LOCK)
+        taken = dict(json.loads(current.body), owner="another-writer")  # as after an expiry
+        storage.write_if(LOCK, json.dumps(taken).encode(), current.token)
+        return result
+
+    monkeypatch.setattr(ManifestStore, "update", update_then_lose_the_lock)
+
+    with pytest.raises(LakeLockLostError, match="another-writer"):
+        lake.run(singer.lines("games_incremental.singer"), batch_size_records=5)
+
+    manifest = lake.manifest(GAMES)
+    assert manifest is not None
+    assert len(manifest["files"]) == 1  # listed before the loss; nothing after it
+    assert json.loads(lake.read_bytes(LOCK))["owner"] == "another-writer"  # left alone
+
+
+def test_a_write_denied_mid_run_is_one_line_naming_the_key(
+    s3_lake: Any, singer: Any, write_config: Any
+) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{s3_lake.bucket}/{GAMES}/*",
+            }
+        ],
+    }
+    s3_lake.client.put_bucket_policy(Bucket=s3_lake.bucket, Policy=json.dumps(policy))
+    config = write_config(s3_lake.config)
+
+    result = run_cli(singer, config, singer.lines("games_incremental.singer"))
+
+    line = _one_error_line(result)
+    assert "AccessDenied" in line
+    assert f"s3://{s3_lake.bucket}/{GAMES}/" in line
+    assert "PutObject" in line
+    assert result.stdout == ""  # no state
+    assert s3_lake.manifest(GAMES) is None
+    assert LOCK not in s3_lake.keys("raw")
+
+
+def test_concurrent_manifest_updates_lose_no_entry(lake: Any) -> None:
+    """The manifest's compare-and-swap: the defence behind the lake lock (a lost lease)."""
+    key = f"{GAMES}/_manifest.json"
+
+    def append_files(writer: int) -> None:
+        store = ManifestStore(lake.storage(), lambda: "2026-05-01T20:00:00Z")
+        for index in range(20):
+            listed = ManifestFile(f"{GAMES}/batch-{writer}-{index}", 1, 1, None, "", 1)
+
+            def append(manifest: Manifest, item: ManifestFile = listed) -> bool:
+                manifest.files.append(item)
+                return True
+
+            store.update(key, "games", "incremental", append)
+
+    writers = [threading.Thread(target=append_files, args=(writer,)) for writer in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+
+    manifest = lake.manifest(GAMES)
+    assert manifest is not None
+    assert len({item["key"] for item in manifest["files"]}) == 40
+    assert manifest["generation"] == 40
+
+
+def test_sigterm_releases_the_lake_lock(lake: Any, singer: Any, write_config: Any) -> None:
+    """Meltano stops a plugin with SIGTERM on timeout or cancel; the SDK then drains
+    the sinks and exits, and the lease goes too."""
+    target = singer.start_target(
+        write_config(lake.config), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert target.stdin is not None
+    target.stdin.write(singer.lines("games_incremental.singer")[0] + "\n")
+    target.stdin.flush()
+    deadline = time.monotonic() + 60
+    while LOCK not in lake.keys("raw"):
+        assert time.monotonic() < deadline, "the target never took the lake lock"
+        time.sleep(0.05)  # polling for the lease; the deadline bounds the wait
+
+    target.terminate()
+
+    target.wait(timeout=60)
+    stderr = target.stderr.read() if target.stderr else ""
+    assert "Traceback" not in stderr
+    assert LOCK not in lake.keys("raw")
+    target.stdin.close()

@@ -7,6 +7,7 @@ import subprocess
 from typing import Any
 
 import pytest
+from target_s3.target import TargetS3
 
 GAMES_INPUT = "games_incremental.singer"
 SETTING_ERROR = re.compile(r"^.*ERROR.*target-s3: setting '(\w+)' must .+$")
@@ -19,7 +20,12 @@ BAD_SETTINGS = [
     ("batch_size_bytes", {"batch_size_bytes": -5}, "got -5"),
     ("compression", {"compression": "zip"}, "must be 'gzip' or 'none', got 'zip'"),
     ("max_retries", {"max_retries": -1}, "got -1"),
-    ("validate_records", {"validate_records": "yes"}, "must be true or false"),
+    ("validate_records", {"validate_records": "maybe"}, "must be true or false"),
+    ("batch_size_records", {"batch_size_records": "1.5"}, "got '1.5'"),
+    ("bucket", {"bucket": "My_Bucket"}, "must be an S3 bucket name"),
+    ("lock_wait_seconds", {"lock_wait_seconds": -1}, "from 0 to 86400, got -1"),
+    ("lock_ttl_seconds", {"lock_ttl_seconds": 5}, "from 30 to 86400, got 5"),
+    ("lock_ttl_seconds", {"lock_ttl_seconds": "long"}, "got 'long'"),
     (
         "endpoint_url",
         {"bucket": "lake", "endpoint_url": "not a url"},
@@ -73,3 +79,14 @@ def test_a_bad_setting_is_one_line_naming_it(
     assert sorted(path.name for path in local_lake.root.parent.iterdir()) == sorted(
         config.name for config in local_lake.root.parent.glob("config-*.json")
     )  # nothing written: no lake, no raw/ folder in the working directory
+
+
+def test_integers_and_booleans_given_as_strings_are_parsed(local_lake: Any) -> None:
+    """Meltano passes these settings through as strings (load/target-s3.meltano.yml)."""
+    as_strings = {"batch_size_records": " 2 ", "max_retries": "0", "validate_records": "False"}
+
+    target = TargetS3(config={**local_lake.config, **as_strings})
+
+    assert target.settings.batch_size_records == 2
+    assert target.config["max_retries"] == 0
+    assert target.config["validate_records"] is False

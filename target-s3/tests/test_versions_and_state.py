@@ -83,13 +83,7 @@ def test_state_is_emitted_only_after_its_records_are_listed(
     """A real target process: when a STATE line appears, its records are already listed."""
     config = write_config({**local_lake.config, "batch_size_records": 25})
     lines = singer.lines("games_incremental.singer")
-    target = subprocess.Popen(
-        [singer.target_bin, "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    target = singer.start_target(config, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert target.stdin is not None
     assert target.stdout is not None
     try:

@@ -256,6 +256,11 @@ class DbtProject:
             pytest.fail(f"dbt {' '.join(args)} failed: {result.exception}\n{log}")
         return result
 
+    def show(self, sql: str) -> list[dict[str, Any]]:
+        """Rows of a query run by dbt itself, on its DuckDB connection (`dbt show`)."""
+        table = self.invoke("show", "--inline", sql, "--limit", "-1").result.results[0].agate_table
+        return [dict(zip(table.column_names, row, strict=True)) for row in table.rows]
+
     def dim_games(self, connection: Any) -> dict[int, dict[str, Any]]:
         """Read the written Parquet mart (the product), keyed by game_id."""
         rows = connection.execute(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 
@@ -51,3 +53,29 @@ def test_build_ran_every_data_and_unit_test(built: Any) -> None:
     assert len(by_type["test"]) > 100
     assert len(by_type["unit_test"]) == 4
     assert {status for statuses in by_type.values() for status in statuses} <= {"success", "pass"}
+
+
+def test_views_over_the_parquet_marts_replace_an_older_build_s_tables(
+    tmp_path: Path, igdb: Any, duckdb_connection: Any
+) -> None:
+    """Earlier builds left the games state and dim_games as tables in the DuckDB
+    file (dev keeps it); the views over the written Parquet files replace them."""
+    lake, project = igdb.local_project(tmp_path)
+    streams = igdb.sample_streams()
+    lake.write_streams(streams)
+    database = str(project.workdir / "igdb.duckdb")
+    with duckdb.connect(database) as connection:
+        connection.execute("create table main.base_igdb__games as select 1 as id")
+        connection.execute("create table main.dim_games as select 1 as game_id")
+
+    project.invoke("run")
+
+    kinds = project.show(
+        "select table_name, table_type from information_schema.tables"
+        " where table_schema = 'main' and table_name in ('base_igdb__games', 'dim_games')"
+    )
+    assert {row["table_name"]: row["table_type"] for row in kinds} == {
+        "base_igdb__games": "VIEW",
+        "dim_games": "VIEW",
+    }
+    igdb.assert_rows_equal(project.dim_games(duckdb_connection), igdb.expected_dim_games(streams))

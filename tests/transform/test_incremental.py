@@ -45,6 +45,14 @@ def state_log(project: Any) -> list[str]:
     ]
 
 
+def full_rebuild(igdb: Any, project: Any, mart_root: Path) -> Any:
+    """The same lake built from scratch (`dbt run --full-refresh`) into another mart root."""
+    rebuild = igdb.dbt_project(project.lake_url, str(mart_root), project.workdir)
+    rebuild.invoke("run", "--full-refresh")
+    assert state_log(rebuild)[-1].startswith("rebuild (full refresh requested")
+    return rebuild
+
+
 def test_duplicates_resolve_to_latest_updated_at_then_latest_load(
     tmp_path: Path, igdb: Any, duckdb_connection: Any
 ) -> None:
@@ -98,9 +106,27 @@ def test_incremental_days_equal_a_full_rebuild_and_the_source(
         incremental = project.dim_games(duckdb_connection)
         igdb.assert_rows_equal(incremental, igdb.expected_dim_games(all_streams(emulator)))
 
-    rebuild = igdb.dbt_project(lake.url, str(tmp_path / "rebuild-marts"), project.workdir)
-    rebuild.invoke("run", "--full-refresh")
-    assert state_log(rebuild)[-1].startswith("rebuild (full refresh requested")
+    rebuild = full_rebuild(igdb, project, tmp_path / "rebuild-marts")
+    assert project.dim_games(duckdb_connection) == rebuild.dim_games(duckdb_connection)
+
+
+def test_on_equal_updated_at_a_later_run_s_file_wins_as_in_a_full_rebuild(
+    tmp_path: Path, igdb: Any, duckdb_connection: Any
+) -> None:
+    """The increment's files keep their manifest positions: the state's record
+    from file 2 loses to the same updated_at in file 3, read by the next run."""
+    lake, project = igdb.local_project(tmp_path / "incremental")
+    streams = igdb.sample_streams()
+    lake.write_streams(streams)
+    game = {**streams["games"][0], "updated_at": streams["games"][0]["updated_at"] + 10}
+    lake.write_batch("games", [{**game, "name": "second file"}])
+    project.invoke("run")
+    lake.write_batch("games", [{**game, "name": "third file"}])
+    project.invoke("run")
+
+    assert state_log(project)[-1].startswith("merge"), state_log(project)[-1]
+    assert project.dim_games(duckdb_connection)[game["id"]]["name"] == "third file"
+    rebuild = full_rebuild(igdb, project, tmp_path / "rebuild-marts")
     assert project.dim_games(duckdb_connection) == rebuild.dim_games(duckdb_connection)
 
 
@@ -123,3 +149,42 @@ def test_a_new_table_version_rebuilds_and_drops_deleted_games(
     games = project.dim_games(duckdb_connection)
     assert not set(change.deleted) & set(games)
     igdb.assert_rows_equal(games, igdb.expected_dim_games(all_streams(emulator)))
+
+
+def parquet_row_groups(connection: Any, path: Path) -> list[int]:
+    """Rows per row group of a Parquet file."""
+    rows = connection.execute(
+        "select any_value(row_group_num_rows) from parquet_metadata(?) group by row_group_id",
+        [str(path)],
+    ).fetchall()
+    return [count for (count,) in rows]
+
+
+def test_marts_are_written_in_small_row_groups_and_an_older_state_is_rebuilt(
+    tmp_path: Path, igdb: Any, duckdb_connection: Any
+) -> None:
+    """Readers hold a row group per thread in memory: the state and dim_games are
+    written in row groups of about igdb_parquet_row_group_size rows. A state
+    without this build's format mark (an older build's, in 122,880-row groups)
+    is rebuilt, not merged."""
+    emulator = igdb_emulator.Emulator(igdb_emulator.Dataset.generate(games=5000, seed=3))
+    lake, project = igdb.local_project(tmp_path)
+    lake.write_streams(all_streams(emulator), batch_size=2500)
+    state = tmp_path / "marts" / "_state" / "games.parquet"
+    small_row_groups = ("--vars", "{igdb_parquet_row_group_size: 2048}")
+
+    project.invoke("run", *small_row_groups)
+    for mart in (state, tmp_path / "marts" / "dim_games" / "dim_games.parquet"):
+        assert max(parquet_row_groups(duckdb_connection, mart)) <= 2 * 2048
+
+    duckdb_connection.execute(f"copy (from '{state}') to '{state}.old' (format parquet)")
+    Path(f"{state}.old").replace(state)
+    project.invoke("run", *small_row_groups)
+    assert state_log(project)[-1].startswith(
+        "rebuild (the state was written in format 1, this build writes format 2"
+    ), state_log(project)[-1]
+    project.invoke("run", *small_row_groups)
+    assert state_log(project)[-1].startswith("merge"), state_log(project)[-1]
+    igdb.assert_rows_equal(
+        project.dim_games(duckdb_connection), igdb.expected_dim_games(all_streams(emulator))
+    )

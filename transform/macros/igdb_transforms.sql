@@ -19,3 +19,10 @@
     from {{ relation }}
     qualify row_number() over (partition by {{ key }} order by {{ igdb_load_order_desc() }}) = 1
 {%- endmacro %}
+
+
+{% macro igdb_names_of(ids, names_by_id) %}
+    {#- The sorted distinct names of a list of ids, looked up in an id -> name
+        map; ids the map lacks are left out, and no ids give []. -#}
+    coalesce(list_sort(list_distinct(list_transform({{ ids }}, lambda item: {{ names_by_id }}[item]))), [])
+{%- endmacro %}

@@ -4,10 +4,20 @@
 {% endmacro %}
 
 
-{% macro igdb_export_parquet(relative_path) %}
-    {#- Post-hook: write the model's table as one Parquet file under the mart root.
-        On S3 the PUT replaces the object atomically. On local disk the
-        igdb_lake plugin has created the directory (profile: mart_directories). -#}
-    {%- set location = igdb_mart_location(relative_path) -%}
-    copy {{ this }} to '{{ location }}' (format parquet, compression zstd)
+{% macro igdb_copy_to_parquet(source, location, metadata={}) %}
+    {#- Write a relation or a parenthesized query as one Parquet file, in row
+        groups small enough to read back within DuckDB's memory limit (var
+        igdb_parquet_row_group_size), with optional key-value metadata.
+        On S3 the upload replaces the object atomically when it completes;
+        on local disk DuckDB writes a temporary file and renames it, so a
+        query may read the file it replaces. The igdb_lake plugin has created
+        the local directories (profile: mart_directories). -#}
+    copy {{ source }} to '{{ location }}' (
+        format parquet,
+        compression zstd,
+        row_group_size {{ var('igdb_parquet_row_group_size') | int }}
+        {%- if metadata %},
+        kv_metadata { {%- for key, value in metadata.items() %}{{ key }}: '{{ value }}'{{ ', ' if not loop.last }}{% endfor -%} }
+        {%- endif %}
+    )
 {% endmacro %}

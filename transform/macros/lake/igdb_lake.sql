@@ -3,13 +3,23 @@
 {% macro igdb_lake_root() %}
     {#- A directory, s3://bucket[/path] or an https base URL (CloudFront). -#}
     {%- set root = var('igdb_lake_root', '') -%}
+    {%- set kinds = "a directory, s3://bucket[/path] or an http(s) base URL" -%}
     {%- if not root -%}
         {%- if target.name == 'dev' -%}
             {%- set root = env_var('MELTANO_PROJECT_ROOT', '..') ~ '/output/lake' -%}
         {%- else -%}
             {{ exceptions.raise_compiler_error(
-                "IGDB_LAKE_ROOT is not set: target '" ~ target.name
-                ~ "' needs the raw lake root (s3://bucket, an https base URL or a directory)"
+                "setting lake_root (IGDB_LAKE_ROOT) is not set: target '" ~ target.name
+                ~ "' needs the raw lake root, " ~ kinds
+            ) }}
+        {%- endif -%}
+    {%- elif '://' in root -%}
+        {%- set scheme, rest = root.split('://', 1) -%}
+        {%- if scheme not in ('s3', 'http', 'https') or not rest.split('/')[0] or ' ' in root -%}
+            {#- prod's lake_root is s3://$IGDB_LAKE_BUCKET (meltano.yml) -#}
+            {%- set hint = " (is IGDB_LAKE_BUCKET set?)" if root.startswith('s3:///') or root == 's3://' else "" -%}
+            {{ exceptions.raise_compiler_error(
+                "setting lake_root (IGDB_LAKE_ROOT) must be " ~ kinds ~ ", got '" ~ root ~ "'" ~ hint
             ) }}
         {%- endif -%}
     {%- endif -%}
@@ -18,7 +28,13 @@
 
 
 {% macro igdb_lake_prefix() %}
-    {{ return(var('igdb_lake_prefix', 'raw').strip('/')) }}
+    {%- set prefix = var('igdb_lake_prefix', 'raw').strip('/') -%}
+    {%- if not prefix -%}
+        {{ exceptions.raise_compiler_error(
+            "setting lake_prefix (IGDB_LAKE_PREFIX) must not be empty: the raw layer's folder, e.g. raw"
+        ) }}
+    {%- endif -%}
+    {{ return(prefix) }}
 {% endmacro %}
 
 

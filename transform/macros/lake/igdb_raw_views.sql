@@ -60,9 +60,13 @@
 {% endmacro %}
 
 
-{% macro igdb_read_files(stream, files) %}
+{% macro igdb_read_files(stream, files, first_position=1) %}
     {#- Select the stream's records from exactly these manifest files (in load
-        order), typed by the source's columns, with each file's load metadata. -#}
+        order), typed by the source's columns, with each file's load metadata.
+        The files are the manifest's from position `first_position` on, so a
+        record's _igdb_file_position is its file's place in the whole manifest.
+        One scan over all files (numbering the rows pins it to one thread;
+        a scan per file would run in parallel but buffer every file at once). -#}
     {%- set columns = igdb_stream_columns(stream) -%}
     {%- if files | length == 0 -%}
         {{ return(igdb_empty_records(columns)) }}
@@ -71,7 +75,7 @@
         with manifest_files (_igdb_file_position, _igdb_file_key, _igdb_file_path, _igdb_loaded_at) as (
             values
             {%- for file in files %}
-                ({{ loop.index }}, '{{ file.key }}', '{{ file.path }}', make_timestamptz({{ file.loaded_at_ms }}::bigint * 1000)){{ ',' if not loop.last }}
+                ({{ first_position + loop.index0 }}, '{{ file.key }}', '{{ file.path }}', make_timestamptz({{ file.loaded_at_ms }}::bigint * 1000)){{ ',' if not loop.last }}
             {%- endfor %}
         ),
         records as (

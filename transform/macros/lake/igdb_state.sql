@@ -4,8 +4,23 @@
     the manifest table_version, how many manifest files it has consumed, and
     the key of the last one. Each run merges only the files after those. -#}
 
+{% macro igdb_state_path(stream) %}
+    {#- Under the mart root. -#}
+    {{ return('_state/' ~ stream ~ '.parquet') }}
+{% endmacro %}
+
+
 {% macro igdb_state_location(stream) %}
-    {{ return(igdb_mart_location('_state/' ~ stream ~ '.parquet')) }}
+    {{ return(igdb_mart_location(igdb_state_path(stream))) }}
+{% endmacro %}
+
+
+{% macro igdb_state_format() %}
+    {#- Bump when the state's file layout changes: a state in another format is
+        rebuilt, not merged. 2: row groups of igdb_parquet_row_group_size rows
+        (1, unmarked, had DuckDB's 122,880-row groups, too large to merge
+        within the memory limit). -#}
+    {{ return('2') }}
 {% endmacro %}
 
 
@@ -44,7 +59,7 @@
             {{ manifest.table_version if manifest is not none else 'null' }}::bigint as _igdb_state_table_version,
             {{ files | length }}::bigint as _igdb_state_file_count,
             {{ "'" ~ files[-1].key ~ "'" if files else 'null' }}::varchar as _igdb_state_last_key
-        from ({{ igdb_read_files(stream, plan.new_files) }}) as new_records
+        from ({{ igdb_read_files(stream, plan.new_files, first_position=plan.first_position) }}) as new_records
     {%- endset -%}
     {%- do run_query('create or replace view ' ~ schema ~ '.' ~ adapter.quote(stream ~ '_increment')
         ~ ' as ' ~ increment_sql) -%}
@@ -52,10 +67,11 @@
 
 
 {% macro igdb_state_plan(stream, manifest) %}
-    {#- {action: merge|rebuild, reason, new_files}: merge when the previous
-        state was built from a prefix of this very manifest version. -#}
+    {#- {action: merge|rebuild, reason, new_files, first_position}: merge when
+        the previous state was built from a prefix of this very manifest
+        version; new_files are the manifest's from position first_position on. -#}
     {%- set files = manifest.files if manifest is not none else [] -%}
-    {%- set rebuild = {'action': 'rebuild', 'new_files': files} -%}
+    {%- set rebuild = {'action': 'rebuild', 'new_files': files, 'first_position': 1} -%}
     {%- set location = igdb_state_location(stream) -%}
 
     {%- if flags.FULL_REFRESH -%}
@@ -78,6 +94,15 @@
         {{ return(dict(rebuild, reason='state columns differ from the source columns')) }}
     {%- endif -%}
 
+    {%- set format = run_query(
+        "select max(value::varchar) from parquet_kv_metadata('" ~ location ~ "')"
+        ~ " where key::varchar = 'igdb_state_format'"
+    ).columns[0].values()[0] -%}
+    {%- if format != igdb_state_format() -%}
+        {{ return(dict(rebuild, reason='the state was written in format ' ~ (format or 1)
+            ~ ', this build writes format ' ~ igdb_state_format())) }}
+    {%- endif -%}
+
     {%- set build = run_query(
         "select count(*) as records, max(_igdb_state_table_version)::varchar as table_version,"
         ~ " max(_igdb_state_file_count)::varchar as file_count, max(_igdb_state_last_key) as last_key"
@@ -91,5 +116,10 @@
     {%- elif consumed == 0 or consumed > files | length or files[consumed - 1].key != build['last_key'] -%}
         {{ return(dict(rebuild, reason='the manifest no longer starts with the files the state consumed')) }}
     {%- endif -%}
-    {{ return({'action': 'merge', 'reason': 'state consumed ' ~ consumed ~ ' files', 'new_files': files[consumed:]}) }}
+    {{ return({
+        'action': 'merge',
+        'reason': 'state consumed ' ~ consumed ~ ' files',
+        'new_files': files[consumed:],
+        'first_position': consumed + 1,
+    }) }}
 {% endmacro %}

@@ -1,0 +1,50 @@
+"""DuckDB's memory cap, threads and spill directory: set by the profile, with
+defaults that keep a 375k-game build under 500 MB, and overridable from the
+environment (transform/dbt-duckdb.meltano.yml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SETTINGS_SQL = (
+    "select current_setting('memory_limit') as memory_limit,"
+    " current_setting('threads')::varchar as threads,"
+    " current_setting('temp_directory') as temp_directory"
+)
+
+
+def duckdb_settings(project: Any) -> dict[str, str]:
+    """The settings a dbt session's DuckDB connection runs with."""
+    (row,) = project.show(SETTINGS_SQL)
+    return {name: str(value) for name, value in row.items()}
+
+
+def test_defaults_cap_memory_and_spill_next_to_the_database(tmp_path: Path, igdb: Any) -> None:
+    lake, project = igdb.local_project(tmp_path)
+    lake.write_streams(igdb.sample_streams())
+
+    assert duckdb_settings(project) == {
+        "memory_limit": "286.1 MiB",  # 300MB
+        "threads": "2",
+        "temp_directory": f"{project.workdir / 'igdb.duckdb'}.tmp",
+    }
+
+
+def test_the_environment_overrides_each_setting(tmp_path: Path, igdb: Any) -> None:
+    spill = tmp_path / "spill"
+    lake, project = igdb.local_project(
+        tmp_path,
+        extra_env={
+            "IGDB_DUCKDB_MEMORY_LIMIT": "1GB",
+            "IGDB_DUCKDB_THREADS": "1",
+            "IGDB_DUCKDB_TEMP_DIRECTORY": str(spill),
+        },
+    )
+    lake.write_streams(igdb.sample_streams())
+
+    assert duckdb_settings(project) == {
+        "memory_limit": "953.6 MiB",
+        "threads": "1",
+        "temp_directory": str(spill),
+    }

@@ -40,7 +40,8 @@ CONCURRENCY_GROUP = "meltano-prod"  # shared by every schedule: runs queue, neve
 JOB_TIMEOUT_MINUTES = 240
 RUN_TIMEOUT_MINUTES = 210  # leaves time for the summary and the failure notice
 
-# dbt reads the raw layer from S3, or through CloudFront when IGDB_LAKE_ROOT is set.
+# dbt reads the raw layer from S3, or through CloudFront when the IGDB_LAKE_ROOT secret
+# is set. Meltano's own variable for the setting: it outranks the prod environment's value.
 LAKE_ROOT = "${{ secrets.IGDB_LAKE_ROOT || format('s3://{0}', secrets.IGDB_LAKE_BUCKET) }}"
 RUN_URL = "${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}"
 
@@ -168,7 +169,7 @@ jobs:
       MELTANO_CLI_LOG_CONFIG: orchestrate/logging.yaml
       MELTANO_STATE_BACKEND_URI: s3://${{{{ secrets.IGDB_LAKE_BUCKET }}}}/meltano/state
       IGDB_LAKE_BUCKET: ${{{{ secrets.IGDB_LAKE_BUCKET }}}}
-      IGDB_LAKE_ROOT: {LAKE_ROOT}
+      DBT_DUCKDB_LAKE_ROOT: {LAKE_ROOT}
       AWS_REGION: ${{{{ secrets.AWS_REGION }}}}
     steps:
       - uses: {CHECKOUT}

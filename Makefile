@@ -67,7 +67,7 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy bench
 
 pytest: install $(NODE_TOOLS)
-	$(BIN)/pytest --fault-matrix=docs/reliability.md $(PYTEST_ARGS)
+	$(BIN)/pytest --fault-matrix=docs/reliability.md --durations=25 $(PYTEST_ARGS)
 
 bench: install ## benchmark the pipeline and print the table (BENCH_ARGS="--games 100000")
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -44,10 +44,10 @@ def test_a_full_run_writes_one_row_per_marked_case_with_its_result(
 
     result.assert_outcomes(passed=3, failed=1)
     rows = [line for line in report.read_text().splitlines() if line.startswith("| ")][2:]
-    assert rows == [
-        "| 429 storm | emulator | survived | lake equals source | passed | `test_storm` |",
+    assert rows == [  # in test id order
         "| kill -9 the tap (seed 1) | process | rerun | dim_games | passed | `test_kill[1]` |",
         "| kill -9 the tap (seed 2) | process | rerun | dim_games | **failed** | `test_kill[2]` |",
+        "| 429 storm | emulator | survived | lake equals source | passed | `test_storm` |",
     ]
 
 

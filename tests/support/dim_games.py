@@ -103,11 +103,14 @@ def expected_dim_games(streams: Streams) -> dict[int, dict[str, Any]]:
 
 
 def read_dim_games(parquet: Path | str) -> dict[int, dict[str, Any]]:
-    """The written Parquet mart (the product), keyed by game_id."""
+    """The written Parquet mart (the product), keyed by game_id; no game_id may repeat."""
     with duckdb.connect() as connection:
         rows = connection.execute("select * from read_parquet(?)", [str(parquet)])
         columns = [d[0] for d in rows.description]
-        return {row[0]: dict(zip(columns, row, strict=True)) for row in rows.fetchall()}
+        fetched = rows.fetchall()
+    games = {row[0]: dict(zip(columns, row, strict=True)) for row in fetched}
+    assert len(games) == len(fetched), f"{len(fetched) - len(games)} duplicate game_id rows"
+    return games
 
 
 def assert_rows_equal(

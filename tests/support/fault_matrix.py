@@ -72,39 +72,43 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(FaultMatrix(Path(path)), "fault-matrix-report")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Attach the case's row to its reports, so they carry it (also from xdist workers)."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return
+    callspec = getattr(item, "callspec", None)
+    params = {"id": callspec.id, **callspec.params} if callspec else {}
+    cells = {name: str(marker.kwargs[name]) for name in ("fault", "injected", "outcome", "check")}
+    cells["fault"] = cells["fault"].format(**params)
+    item.user_properties.append((MARKER, cells))
+
+
 class FaultMatrix:
+    """Collects the rows from the test reports; writes the page at the end of the session."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows: dict[str, Row] = {}
-        self.order: list[str] = []
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.order = [item.nodeid for item in items if item.get_closest_marker(MARKER)]
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]  # pluggy hook wrappers are untyped generators
-        outcome = yield
-        marker = item.get_closest_marker(MARKER)
-        report: pytest.TestReport = outcome.get_result()
-        if marker is None or not (report.when == "call" or report.failed or report.skipped):
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        cells = dict(report.user_properties).get(MARKER)
+        if not isinstance(cells, dict):
             return
-        previous = self.rows.get(item.nodeid)
+        if not (report.when == "call" or report.failed or report.skipped):
+            return
+        previous = self.rows.get(report.nodeid)
         if previous is not None and previous.result != "passed":
             return  # a teardown can not turn a failed call back into a pass
-        callspec = getattr(item, "callspec", None)
-        params = {"id": callspec.id, **callspec.params} if callspec else {}
         result = "passed" if report.passed else "skipped" if report.skipped else "**failed**"
-        self.rows[item.nodeid] = Row(
-            fault=str(marker.kwargs["fault"]).format(**params),
-            injected=str(marker.kwargs["injected"]),
-            outcome=str(marker.kwargs["outcome"]),
-            check=str(marker.kwargs["check"]),
-            result=result,
-            test=item.nodeid.rsplit("::", 1)[-1],
-        )
+        test = report.nodeid.rsplit("::", 1)[-1]
+        self.rows[report.nodeid] = Row(**cells, result=result, test=test)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = session.config
+        if hasattr(config, "workerinput"):
+            return  # an xdist worker: the controller writes the page
         narrowed = (
             config.getoption("keyword")
             or config.getoption("markexpr")
@@ -115,5 +119,5 @@ class FaultMatrix:
         )
         if narrowed or not self.rows:
             return
-        rows = [self.rows[nodeid].markdown() for nodeid in self.order if nodeid in self.rows]
+        rows = [self.rows[nodeid].markdown() for nodeid in sorted(self.rows)]
         self.path.write_text(HEADER + "\n".join(rows) + "\n")

@@ -212,14 +212,22 @@ class SeaweedFS:
         processes.stop(process, STOP_TIMEOUT_S)
 
 
-@pytest.fixture(scope="session")
-def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
-    """A running SeaweedFS S3 server for the whole test session."""
-    data_dir = tmp_path_factory.mktemp("seaweedfs").resolve()
+def start_seaweedfs(data_dir: Path) -> SeaweedFS:
+    """A new server on free ports keeping its data in `data_dir`, running; the caller stops it.
+
+    For tests that stop or restart the server: the session one is shared.
+    """
     server = SeaweedFS(
         data_dir=data_dir, ports=dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
     )
     server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A running SeaweedFS S3 server for the whole test session."""
+    server = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs").resolve())
     try:
         yield server
     finally:

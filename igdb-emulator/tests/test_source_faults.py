@@ -223,7 +223,7 @@ def test_change_during_read_is_checked_when_added(emu: Emulator) -> None:
         (lambda: Fault.change_during_read(changed=-1), "changed"),
         (lambda: Fault.change_during_read(seconds=0), "seconds"),
         (lambda: Fault.change_during_read(endpoint="gamez"), "gamez"),
-        (lambda: Fault.change_type("rating", "uuid", endpoint="games"), "uuid"),  # type: ignore[arg-type]
+        (lambda: Fault.change_type("rating", "uuid", endpoint="games"), "uuid"),  # type: ignore[arg-type]  # a kind the API refuses, on purpose
         (lambda: Fault.change_type("ratingz", "string", endpoint="games"), "ratingz"),
         (lambda: Fault.change_type("id", "string", endpoint="games"), "id"),
         (lambda: Fault.new_field("name", 1, endpoint="games"), "already"),

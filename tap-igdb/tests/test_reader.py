@@ -178,7 +178,7 @@ class MemorySource:
 
     def execute(self, blocks: Sequence[Block]) -> list[Answer]:
         probe = any(block.name == "count" for block in blocks)
-        time.sleep(self.probe_delay if probe else self.delay)
+        time.sleep(self.probe_delay if probe else self.delay)  # the fake IGDB's latency
         if self.fail is not None:
             raise self.fail
         answers: list[Answer] = []
@@ -220,7 +220,11 @@ def test_read_ahead_waits_within_its_budget_while_the_main_thread_is_slow(
     first, second = MemorySource("first", 10_000), MemorySource("second", 10_000)
     reader.open([first, second])
 
-    time.sleep(0.5)  # the main thread is busy elsewhere: read-ahead fills its budget
+    deadline = time.monotonic() + 10
+    while first.answered + second.answered < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling the read-ahead's start; the deadline bounds the wait
+    assert first.answered + second.answered >= 4, "the read-ahead never started"
+    time.sleep(0.5)  # the main thread stays busy: the read-ahead must stop at its budget
     assert first.answered + second.answered <= 4 + 4  # budget (3 pages, +1) and probes
     records = 0
     for source in (first, second):

@@ -66,8 +66,13 @@ typecheck: $(VENV)/.synced
 	$(BIN)/mypy orchestrate tests conftest.py transform/duckdb_plugins
 	$(BIN)/mypy bench
 
+# Workers for the suite: one more than the cores, as the end-to-end tests also
+# wait (on the emulator's latency, retries, restarts). Each module runs on one worker.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+
 pytest: install $(NODE_TOOLS)
-	$(BIN)/pytest --fault-matrix=docs/reliability.md --durations=25 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope \
+		--fault-matrix=docs/reliability.md --durations=25 $(PYTEST_ARGS)
 
 bench: install ## benchmark the pipeline and print the table (BENCH_ARGS="--games 100000")
 	$(BIN)/python -m bench $(BENCH_ARGS)

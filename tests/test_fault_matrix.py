@@ -55,6 +55,23 @@ def test_a_full_run_writes_one_row_per_marked_case_with_its_result(
     ]
 
 
+def test_a_parallel_run_writes_the_same_rows_from_the_workers_reports(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `make test` runs the suite on pytest-xdist workers: the rows travel in their reports.
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makepyfile(test_faults=MARKED_TESTS)
+    report = pytester.path / "reliability.md"
+
+    result = pytester.runpytest_subprocess(
+        "-p", "tests.support.fault_matrix", f"--fault-matrix={report}", "-n", "2"
+    )
+
+    result.assert_outcomes(passed=3, failed=1)
+    rows = [line for line in report.read_text().splitlines() if line.startswith("| ")][2:]
+    assert [row.rsplit("|", 3)[1].strip() for row in rows] == ["passed", "**failed**", "passed"]
+
+
 def test_a_filtered_run_leaves_the_report_alone(pytester: pytest.Pytester) -> None:
     result, report = run_with_report(pytester, "-k", "storm")
 

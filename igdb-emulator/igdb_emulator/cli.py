@@ -56,18 +56,26 @@ def write_ready_file(path: Path, emulator: Emulator) -> None:
     os.replace(temporary, path)
 
 
+def load_dataset(args: argparse.Namespace) -> Dataset:
+    """The dataset to serve, every table built up front: IGDB answers the first query
+    on any endpoint at once, so the first request must not wait for a table."""
+    dataset = (
+        Dataset.generate(games=args.games, seed=args.seed)
+        if args.dataset == "generated"
+        else Dataset.samples()
+    )
+    for endpoint in dataset.endpoints:
+        dataset.table(endpoint)
+    return dataset
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"error: --host must be a loopback address, got {args.host!r}", file=sys.stderr)
         return 2
     started = time.monotonic()
-    dataset = (
-        Dataset.generate(games=args.games, seed=args.seed)
-        if args.dataset == "generated"
-        else Dataset.samples()
-    )
-    dataset.table("games")  # build up front so the first request is not slow
+    dataset = load_dataset(args)
     config = EmulatorConfig(latency=_LATENCIES[args.latency](), host=args.host, port=args.port)
     if args.unthrottled:
         config.requests_per_second = config.max_open_requests = None

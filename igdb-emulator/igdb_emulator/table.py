@@ -11,6 +11,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from igdb_emulator.entities import Entity
 from igdb_emulator.records import Record, decode, encode, in_key_order
@@ -28,6 +29,25 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def _by_updated(self) -> tuple[list[int], list[int]]:
+        """(updated_at values ascending, their row positions), rows without one left out;
+        built on first use, once per snapshot."""
+        order = sorted(
+            (p for p in range(len(self.ids)) if self.updated[p] != NO_UPDATED_AT),
+            key=self.updated.__getitem__,
+        )
+        return [self.updated[p] for p in order], order
+
+    def updated_since(self, value: float, *, inclusive: bool, at_most: int) -> list[int] | None:
+        """Row positions, ascending, whose updated_at is >= `value` (> when not
+        inclusive); None when more than `at_most` rows qualify."""
+        values, positions = self._by_updated
+        first = (bisect.bisect_left if inclusive else bisect.bisect_right)(values, value)
+        if len(values) - first > at_most:
+            return None
+        return sorted(positions[first:])
 
     def index_of(self, record_id: int) -> int | None:
         position = bisect.bisect_left(self.ids, record_id)

@@ -11,6 +11,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from igdb_emulator.cli import load_dataset, parse_args
+
 
 def _wait_for(
     path: Path, process: subprocess.Popen[str], deadline_seconds: float = 30.0
@@ -88,3 +90,11 @@ def test_cli_refuses_non_loopback_host() -> None:
     )
     assert result.returncode == 2
     assert "loopback" in result.stderr
+
+
+def test_the_served_dataset_has_every_table_built_before_it_is_ready() -> None:
+    """IGDB answers the first query on any endpoint at once: building a table on
+    first use cost a 375,000-game run ~10 s before its first company arrived."""
+    dataset = load_dataset(parse_args(["--dataset", "generated", "--games", "300", "--seed", "1"]))
+
+    assert all(dataset.built(endpoint) for endpoint in dataset.endpoints)

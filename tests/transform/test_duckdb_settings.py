@@ -12,6 +12,10 @@ SETTINGS_SQL = (
     " current_setting('threads')::varchar as threads,"
     " current_setting('temp_directory') as temp_directory"
 )
+S3_MEMORY_SQL = (
+    "select current_setting('s3_uploader_max_filesize') as s3_uploader_max_filesize,"
+    " current_setting('enable_external_file_cache')::varchar as enable_external_file_cache"
+)
 
 
 def duckdb_settings(project: Any) -> dict[str, str]:
@@ -47,4 +51,18 @@ def test_the_environment_overrides_each_setting(tmp_path: Path, igdb: Any) -> No
         "memory_limit": "953.6 MiB",
         "threads": "1",
         "temp_directory": str(spill),
+    }
+
+
+def test_s3_reads_and_writes_stay_inside_the_cap(tmp_path: Path, igdb: Any) -> None:
+    """Upload parts of 5 MB, not 80 MB (a 375k-game build on S3 ran out of memory),
+    and no copy of the raw files read from S3 kept in DuckDB's buffer pool."""
+    lake, project = igdb.local_project(tmp_path)
+    lake.write_streams(igdb.sample_streams())
+
+    (row,) = project.show(S3_MEMORY_SQL)
+
+    assert {name: str(value) for name, value in row.items()} == {
+        "s3_uploader_max_filesize": "50GB",
+        "enable_external_file_cache": "false",
     }

@@ -44,12 +44,12 @@ from tests.support.dim_games import assert_rows_equal, expected_dim_games, lates
 from tests.support.lake import DEFAULT_STREAMS, Record, listed_records, manifest, source_fields
 from tests.support.seaweedfs import SeaweedFS
 
-GAMES = 20_000
+GAMES = 10_000
 DATASET_SEED = 5
-DAY_TWO = {"changed": 8_000, "added": 2_000, "deleted": 0}
-# Files of 5,000 records rather than 50,000: every run lists files and moves
+DAY_TWO = {"changed": 4_000, "added": 1_000, "deleted": 0}
+# Files of 2,500 records rather than 50,000: every run lists files and moves
 # the state several times, so kills land between those steps too.
-SMALL_FILES = {"TARGET_S3_BATCH_SIZE_RECORDS": "5000"}
+SMALL_FILES = {"TARGET_S3_BATCH_SIZE_RECORDS": "2500"}
 DBT_MODEL_START = re.compile(r"\b\d+ of \d+ START sql ")
 BATCH_FILE = re.compile(r"batch-\d{8}T\d{6}Z-[0-9a-f-]{36}\.jsonl(\.gz)?")
 ORPHAN_GRACE_S = 30

@@ -33,7 +33,7 @@ from singer_sdk.streams.rest import RESTStream
 from tap_igdb.apicalypse import Block, KeysetWindow, multiquery_body
 from tap_igdb.errors import IGDBAPIError, PayloadTooLargeError
 from tap_igdb.field_types import FieldTypes
-from tap_igdb.http import around_send
+from tap_igdb.http import when_sent
 from tap_igdb.plan import Answer, Page
 from tap_igdb.progress import Progress
 from tap_igdb.responses import (
@@ -247,7 +247,7 @@ class IGDBStream(RESTStream[t.Any]):
     def _post(self, prepared: requests.PreparedRequest) -> requests.Response:
         """One HTTP exchange inside a limiter slot; the body is read before the slot ends."""
         self.authenticator(prepared)
-        with self.limiter.slot(), around_send(self.limiter.sending, self.limiter.sent):
+        with self.limiter.slot(), when_sent(self.limiter.sent):
             started = time.monotonic()
             response = self.requests_session.send(prepared, timeout=self.timeout)
             _ = response.content

@@ -1,9 +1,10 @@
-"""The run's HTTP session, whose connections call hooks around writing a request.
+"""The run's HTTP session, whose connections say when a request has really been sent.
 
-IGDB counts a request against its rate limit when the request reaches it, so the
-limiter (limiter.py) keeps its window at the socket: `with around_send(before, after):
-send` calls `before()` just before a request is written (the limiter waits there until
-it may go) and `after()` once it has been.
+IGDB counts a request against its rate limit when the request reaches it. The
+limiter (limiter.py) spaces starts; a thread that is starved between its start and
+its send (the GIL, a busy machine) reaches IGDB late, and the next start, spaced from
+the earlier time, may then reach it within the same second. So each start is dated
+again once the request is written to the socket: `with when_sent(callback): send`.
 """
 
 from __future__ import annotations
@@ -22,33 +23,31 @@ _hooks = threading.local()
 
 
 @contextmanager
-def around_send(before: Callable[[], None], after: Callable[[], None]) -> Iterator[None]:
-    """Call `before` and `after` around each request this thread writes to a socket."""
-    _hooks.before, _hooks.after = before, after
+def when_sent(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` each time this thread writes a request to a socket."""
+    _hooks.sent = callback
     try:
         yield
     finally:
-        _hooks.before = _hooks.after = None
+        _hooks.sent = None
 
 
-def _hook(name: str) -> None:
-    hook = getattr(_hooks, name, None)
-    if hook is not None:
-        hook()
+def _sent() -> None:
+    callback = getattr(_hooks, "sent", None)
+    if callback is not None:
+        callback()
 
 
 class _HTTPConnection(HTTPConnection):
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _hook("before")
         super().request(*args, **kwargs)
-        _hook("after")
+        _sent()
 
 
 class _HTTPSConnection(HTTPSConnection):
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _hook("before")
         super().request(*args, **kwargs)
-        _hook("after")
+        _sent()
 
 
 class _HTTPConnectionPool(HTTPConnectionPool):

@@ -8,7 +8,7 @@ decoded. Anything else (filters or sorts on other fields, field subsets) decodes
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from igdb_emulator.apicalypse import (
@@ -102,46 +102,41 @@ def _updated_since(where: Condition | None, snapshot: Snapshot, rows: int) -> li
     The incremental reads' hot path: IGDB answers `updated_at >= <yesterday>` from an
     index, so should the emulator, rather than testing every row of a large table.
     """
+    for op, value in _numeric_terms(where, "updated_at"):
+        if op in (">=", ">"):  # most rows qualifying: a scan is as quick
+            at_most = rows // SELECTIVE_SHARE
+            return snapshot.updated_since(value, inclusive=op == ">=", at_most=at_most)
+    return None
+
+
+def _numeric_terms(where: Condition | None, field: str) -> Iterator[tuple[str, float]]:
+    """(operator, number) of each comparison of `field` in the top-level conjunction."""
     terms: tuple[Condition, ...] = ()
     if isinstance(where, Comparison):
         terms = (where,)
     elif isinstance(where, And):
         terms = where.terms
     for term in terms:
-        if not isinstance(term, Comparison) or term.field != "updated_at":
+        if not isinstance(term, Comparison) or term.field != field:
             continue
         value = term.value
-        if term.op not in (">=", ">") or isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):  # most rows qualifying: a scan is as quick
-            at_most = rows // SELECTIVE_SHARE
-            return snapshot.updated_since(value, inclusive=term.op == ">=", at_most=at_most)
-    return None
+        if not isinstance(value, bool) and isinstance(value, int | float):
+            yield term.op, value
 
 
 def _id_bounds(where: Condition | None, snapshot: Snapshot) -> tuple[int, int]:
     """The row range an `id` constraint of the top-level conjunction allows."""
     low, high = 0, len(snapshot)
-    terms: tuple[Condition, ...] = ()
-    if isinstance(where, Comparison):
-        terms = (where,)
-    elif isinstance(where, And):
-        terms = where.terms
-    for term in terms:
-        if not isinstance(term, Comparison) or term.field != "id":
-            continue
-        value = term.value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if term.op == ">":
+    for op, value in _numeric_terms(where, "id"):
+        if op == ">":
             low = max(low, bisect.bisect_right(snapshot.ids, value))
-        elif term.op == ">=":
+        elif op == ">=":
             low = max(low, bisect.bisect_left(snapshot.ids, value))
-        elif term.op == "<":
+        elif op == "<":
             high = min(high, bisect.bisect_left(snapshot.ids, value))
-        elif term.op == "<=":
+        elif op == "<=":
             high = min(high, bisect.bisect_right(snapshot.ids, value))
-        elif term.op == "=":
+        elif op == "=":
             low = max(low, bisect.bisect_left(snapshot.ids, value))
             high = min(high, bisect.bisect_right(snapshot.ids, value))
     return low, max(low, high)

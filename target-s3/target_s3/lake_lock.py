@@ -13,7 +13,8 @@ target holds a lease, `{prefix}/_lock.json`, for its whole run:
 - checked before every manifest write (one read per batch file, never per
   record): a writer that lost it stops before listing anything more;
 - released when the input ends, or at interpreter exit after a failure or a
-  SIGTERM (a delete conditional on its version).
+  SIGTERM (a delete conditional on its version); a SIGTERM that arrives while
+  the lease is being taken waits until its release is registered.
 
 A second writer that finds a live lease fails at once with one line naming the
 lock, its holder and its expiry, or waits up to `lock_wait_seconds`. A lease
@@ -29,15 +30,18 @@ with ours: clocks must agree to well within the TTL (NTP).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from target_s3.storage import Storage, StorageError
@@ -83,6 +87,35 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, owned by someone else
     return True
+
+
+@contextlib.contextmanager
+def termination_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT back until the block ends, then act on them.
+
+    Taking the lease writes it and then notes its version and registers its
+    release; a signal handled in between (Meltano stops plugins with SIGTERM)
+    would exit with the lease on storage and no release. The block is short:
+    a few storage calls, bounded by the client's timeouts and retries.
+    Python runs signal handlers in the main thread only, so elsewhere this
+    does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        deferred: signal.signal(deferred, lambda signum, _frame: received.append(signum))
+        for deferred in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for deferred, handler in previous.items():
+            # None: a handler installed outside Python; the default is the nearest.
+            signal.signal(deferred, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
 
 
 def _iso(moment: float) -> str:
@@ -167,7 +200,12 @@ class LakeLock:
         if self._token is not None:
             return
         deadline = time.monotonic() + self.wait
-        while (holder := self._try_take()) is not None:
+        while True:
+            with termination_deferred():
+                holder = self._try_take()
+                if holder is None:
+                    self._hold()
+                    return
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LakeLockedError(self._refusal(holder))
@@ -178,6 +216,9 @@ class LakeLock:
                 left,
             )
             time.sleep(min(POLL_SECONDS, left))  # poll interval of a deadline-bounded wait
+
+    def _hold(self) -> None:
+        """Start renewing the lease just taken, and release it at exit whatever happens."""
         self._lost = None
         self._stop.clear()
         self._heartbeat = threading.Thread(

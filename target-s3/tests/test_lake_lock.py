@@ -29,6 +29,28 @@ sys.stdin.read()
 lock.release()
 """
 
+# A writer stopped by SIGTERM at the worst moment: right after its lease
+# reached storage, before the lock has noted it. Its handler exits as the
+# SDK's does (sys.exit), which runs the exit hooks.
+TERMINATED_WHILE_TAKING = f"""
+import json, os, signal, sys
+from target_s3.lake_lock import LakeLock
+from target_s3.storage import open_storage
+
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+storage = open_storage(json.loads(sys.argv[1]))
+write_if = storage.write_if
+
+def write_then_terminated(*args, **kwargs):
+    token = write_if(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return token
+
+storage.write_if = write_then_terminated
+LakeLock(storage, {LOCK_KEY!r}, ttl_seconds=60, wait_seconds=0).acquire()
+print("not stopped", flush=True)
+"""
+
 
 def make_lock(lake: Any, *, ttl: float = 60, wait: float = 0) -> LakeLock:
     return LakeLock(lake.storage(), LOCK_KEY, ttl_seconds=ttl, wait_seconds=wait)
@@ -226,3 +248,19 @@ def test_a_waiting_writer_gives_up_after_lock_wait_seconds(
         make_lock(lake, wait=1).acquire()
     assert 0.9 <= time.monotonic() - started < 10
     assert lease(lake)["pid"] == held.pid
+
+
+def test_sigterm_while_the_lease_is_being_taken_still_releases_it(lake: Any) -> None:
+    """Meltano's SIGTERM can land just after the lease is written: the lease must
+    not outlive the process (a rerun elsewhere would wait for its expiry)."""
+    stopped = subprocess.run(
+        [sys.executable, "-c", TERMINATED_WHILE_TAKING, json.dumps(lake.config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert stopped.returncode == 0, stopped.stderr
+    assert "not stopped" not in stopped.stdout  # the signal was acted on
+    assert LOCK_KEY not in lake.keys("raw")

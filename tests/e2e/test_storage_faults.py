@@ -101,8 +101,8 @@ def own_seaweedfs(tmp_path: Path) -> Iterator[SeaweedFS]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("outage", "settings", "fails"), OUTAGES.values(), ids=OUTAGES.keys())
 @pytest.mark.fault_matrix(
-    fault="SeaweedFS stopped while target-s3 writes, back after {id}",
-    injected="SeaweedFS (S3) process",
+    fault="SeaweedFS killed while target-s3 writes, back after {id}",
+    injected="SeaweedFS (S3) process, SIGKILL",
     outcome="survived by bounded retries, or fails loudly with one line; then rerun",
     check="every listed file exists whole; dim_games equals the source after the rerun",
 )
@@ -126,7 +126,8 @@ def test_s3_stopped_mid_write_and_restarted_is_survived_or_one_line_then_rerun(
         "games file stored",
     )
 
-    own_seaweedfs.stop()
+    own_seaweedfs.kill()
+    assert run.process.poll() is None, "the run ended before the outage began"
     time.sleep(outage)  # the outage itself
     own_seaweedfs.start()
     returncode = run.wait(RUN_TIMEOUT_S)

@@ -211,6 +211,20 @@ class SeaweedFS:
         process, self._process = self._process, None
         processes.stop(process, STOP_TIMEOUT_S)
 
+    def kill(self) -> None:
+        """SIGKILL: the server is gone at once, as after a crash.
+
+        An outage that starts when the test says: a SIGTERM'd `weed mini` may
+        keep answering S3 for seconds while it shuts down (longer on a busy
+        machine), long enough for a run to finish in it. What the server
+        acknowledged stays: it is in the OS's page cache, which outlives the
+        process.
+        """
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_TIMEOUT_S)
+
 
 def start_seaweedfs(data_dir: Path) -> SeaweedFS:
     """A new server on free ports keeping its data in `data_dir`, running; the caller stops it.

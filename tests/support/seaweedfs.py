@@ -197,7 +197,7 @@ class SeaweedFS:
                     f"weed mini exited with {self._process.returncode}; see {self.log_path}"
                 )
             try:
-                probe.list_buckets()
+                self._read_one_object(probe)
             except (BotoCoreError, ClientError) as exc:
                 last_error = exc
                 time.sleep(0.1)  # poll interval of a deadline-bounded wait
@@ -205,6 +205,20 @@ class SeaweedFS:
                 return
         self.stop()
         raise RuntimeError(f"SeaweedFS S3 not ready after {START_TIMEOUT_S}s: {last_error}")
+
+    @staticmethod
+    def _read_one_object(probe: S3Client) -> None:
+        """List the buckets, then read back one stored object, if there is one.
+
+        S3 answers before the volume server has rejoined the master after a
+        restart; until then (seconds, on a busy machine) reads of stored
+        objects fail with InternalError.
+        """
+        for bucket in probe.list_buckets().get("Buckets", []):
+            listed = probe.list_objects_v2(Bucket=bucket["Name"], MaxKeys=1).get("Contents", [])
+            if listed:
+                probe.get_object(Bucket=bucket["Name"], Key=listed[0]["Key"])["Body"].read()
+                return
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not exit in time."""

@@ -129,3 +129,24 @@ def test_constraints_keep_markers_and_drop_extras_and_hashes() -> None:
 def test_the_tests_default_streams_are_the_ones_meltano_selects() -> None:
     selected = plugin_definition("extract/tap-igdb.meltano.yml")["select"]
     assert [rule.removesuffix(".*") for rule in selected] == list(DEFAULT_STREAMS)
+
+
+# One package each virtualenv imports on every run, and the one it comes from.
+IMPORTED_ON_EVERY_RUN = {
+    ".venv": "meltano/cli/__init__.py",
+    ".meltano/extractors/tap-igdb/venv": "singer_sdk/__init__.py",
+    ".meltano/loaders/target-s3/venv": "boto3/__init__.py",
+    ".meltano/utilities/dbt-duckdb/venv": "dbt/cli/main.py",
+}
+
+
+@pytest.mark.parametrize(("venv", "module"), IMPORTED_ON_EVERY_RUN.items())
+def test_installed_packages_carry_their_bytecode(venv: str, module: str) -> None:
+    """Compiled at install: where PYTHONDONTWRITEBYTECODE is set (our CI machines),
+    every process would otherwise compile each module it imports, every time
+    (1.5 s of Meltano's 3.4 s of CPU per command)."""
+    (site_packages,) = (ROOT / venv).glob("lib/python3.*/site-packages")
+    source = site_packages / module
+    assert source.is_file(), source
+    compiled = list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc"))
+    assert compiled, f"{source} has no bytecode: install with UV_COMPILE_BYTECODE=1"

@@ -149,4 +149,7 @@ def test_installed_packages_carry_their_bytecode(venv: str, module: str) -> None
     source = site_packages / module
     assert source.is_file(), source
     compiled = list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc"))
-    assert compiled, f"{source} has no bytecode: install with UV_COMPILE_BYTECODE=1"
+    assert compiled, (
+        f"{source} has no bytecode: `make install` compiles it on a fresh checkout; "
+        "an older one needs `UV_COMPILE_BYTECODE=1 .venv/bin/meltano install --clean`"
+    )

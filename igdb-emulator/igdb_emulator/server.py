@@ -10,6 +10,7 @@ import contextlib
 import ipaddress
 import json
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -193,6 +194,11 @@ class Emulator:
     @property
     def tokens_issued(self) -> int:
         return self._tokens.issued
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections the server holds now, idle keep-alive ones included."""
+        return 0 if self._server is None else self._server.open_connections
 
     def issued_tokens(self) -> list[str]:
         """Every access token this emulator handed out (tests scan outputs for them)."""
@@ -475,10 +481,21 @@ class _Server(ThreadingHTTPServer):
             self._connections.add(request)
         super().process_request(request, client_address)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (its request timed out, it was killed) is not our error."""
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return
+        super().handle_error(request, client_address)
+
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    @property
+    def open_connections(self) -> int:
+        with self._connections_lock:
+            return len(self._connections)
 
     def close_connections(self) -> None:
         """Wake handler threads blocked on idle keep-alive connections so they exit."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import struct
+import time
 import urllib.parse
 from typing import TYPE_CHECKING
 
+import pytest
 from igdb_emulator import Emulator, EmulatorConfig
 from igdb_emulator.pytest_plugin import EmulatorFactory
 from igdb_emulator.records import Record
@@ -210,3 +214,25 @@ def test_request_log_has_every_request_and_no_secret(
     assert "wrong-secret" not in repr(log)
     igdb_emulator.clear_request_log()
     assert igdb_emulator.request_log == []
+
+
+def test_a_client_that_resets_its_connection_is_not_a_server_error(
+    igdb_emulator: Emulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A tap whose request timed out hangs up; IGDB shrugs, and so must the emulator
+    (socketserver printed a ConnectionResetError traceback for each)."""
+    url = urllib.parse.urlsplit(igdb_emulator.base_url)
+    with socket.create_connection((url.hostname or "", url.port or 80), timeout=10) as client:
+        client.sendall(b"POST /v4/games HTTP/1.1\r\nHost: igdb\r\n")  # headers not finished
+        deadline = time.monotonic() + 10
+        while igdb_emulator.open_connections == 0:
+            assert time.monotonic() < deadline, "the emulator never took the connection"
+            time.sleep(0.01)  # polling the server; the deadline bounds the wait
+        # Closing with a zero linger sends a reset, not a FIN.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    deadline = time.monotonic() + 10
+    while igdb_emulator.open_connections:
+        assert time.monotonic() < deadline, "the emulator kept the reset connection"
+        time.sleep(0.01)  # polling the server; the deadline bounds the wait
+
+    assert "Traceback" not in capfd.readouterr().err

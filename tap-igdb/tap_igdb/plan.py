@@ -29,7 +29,6 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 from tap_igdb.apicalypse import (
-    MAX_MULTIQUERY_BLOCKS,
     Block,
     KeysetWindow,
     boundary_body,
@@ -39,6 +38,7 @@ from tap_igdb.apicalypse import (
 )
 from tap_igdb.errors import IGDBAPIError
 from tap_igdb.responses import RawRecords, Record
+from tap_igdb.settings import ReadSettings
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -80,30 +80,6 @@ class Source(t.Protocol):
 
 
 @dataclass(frozen=True)
-class ReadSettings:
-    """The run's paging and concurrency settings."""
-
-    limit: int
-    """Records per page (`page_size`)."""
-    pages: int
-    """Pages per request: `multiquery_pages`, or 1 without multiquery."""
-    multiquery: bool
-    workers: int
-    """Requests in flight at once (`max_open_requests`)."""
-    requests_per_second: float
-
-    @property
-    def blocks(self) -> int:
-        """Blocks one request may carry."""
-        return MAX_MULTIQUERY_BLOCKS if self.multiquery else 1
-
-    @property
-    def request_records(self) -> int:
-        """Records a full request returns."""
-        return self.limit * self.pages
-
-
-@dataclass(frozen=True)
 class _Cursor:
     """Where a range's next request starts, and how many records it still expects."""
 
@@ -137,7 +113,7 @@ class StreamRead:
         self.order = order
         self.settings = settings
         self.window = source.read_window()
-        self.limit = settings.limit
+        self.page_size = settings.page_size
         self.count: int | None = None
         self.newest: int | None = None
         self.ranges = 0
@@ -181,11 +157,14 @@ class StreamRead:
         self._has_head = True
         self.probed = False
         first = RangeRead(self, _Cursor(self.window, None, rank=0, splittable=False, head=True))
-        if not self.settings.multiquery:
+        if not self.settings.use_multiquery:
             # One block per request: the newest update, then the count, then boundaries.
             return [self._probe(head), first]
-        span = _Span(self.window.after_id, None, None, self.settings.request_records)
-        return [self._probe(head, span, boundaries=self.settings.blocks - len(head)), first]
+        span = _Span(self.window.after_id, None, None, self.settings.records_per_request)
+        return [
+            self._probe(head, span, boundaries=self.settings.blocks_per_request - len(head)),
+            first,
+        ]
 
     def _probe(self, head: list[Block], span: _Span | None = None, boundaries: int = 0) -> Probe:
         self._probes += 1
@@ -197,7 +176,7 @@ class StreamRead:
         blocks = probe.blocks()
         for block, answer in zip(blocks, answers, strict=True):
             self.learn(block.name, answer)
-        if not self.settings.multiquery and probe.head:
+        if not self.settings.use_multiquery and probe.head:
             rest = probe.head[1:]
             return [self._probe(rest)] if rest else self.plan_after_count()
         if probe.span is None:
@@ -224,8 +203,8 @@ class StreamRead:
         assert self.count is not None
         if self.count == 0:
             return []
-        per_range = math.ceil(self.count / (2 * self.settings.workers))
-        spacing = max(self.limit, math.ceil(per_range / self.limit) * self.limit)
+        per_range = math.ceil(self.count / (2 * self.settings.max_open_requests))
+        spacing = max(self.page_size, math.ceil(per_range / self.page_size) * self.page_size)
         return self._cut(_Span(self.window.after_id, None, self.count, spacing))
 
     def _cut(self, span: _Span) -> list[Job]:
@@ -233,7 +212,7 @@ class StreamRead:
         through its expected end (so the last range is closed, not followed to see its end)."""
         if span.expected is not None and span.expected <= span.spacing:
             return self._range(span.low, span.high, span.expected, span.rank)
-        ends = self.settings.blocks
+        ends = self.settings.blocks_per_request
         if span.expected is not None:
             ends = min(ends, math.ceil(span.expected / span.spacing))
         return [self._probe([], span, boundaries=ends)]
@@ -308,11 +287,11 @@ class StreamRead:
         """Pages for a range's next request: what it still expects, one more to see an
         open range's end, and at least one."""
         if cursor.expected is None:
-            return self.settings.pages
-        pages = math.ceil(cursor.expected / self.limit)
-        if cursor.window.upto_id is None and cursor.expected % self.limit == 0:
+            return self.settings.pages_per_request
+        pages = math.ceil(cursor.expected / self.page_size)
+        if cursor.window.upto_id is None and cursor.expected % self.page_size == 0:
             pages += 1
-        return max(1, min(self.settings.pages, pages))
+        return max(1, min(self.settings.pages_per_request, pages))
 
 
 # --- jobs: one request each ------------------------------------------------------------
@@ -352,24 +331,24 @@ class Opening(Job):
     def __init__(self, reads: Sequence[StreamRead]) -> None:
         super().__init__(reads[0])
         self._reads = tuple(reads)
-        self._limit = reads[0].limit
+        self._page_size = reads[0].page_size
 
     @property
     def reads(self) -> tuple[StreamRead, ...]:
         return self._reads
 
     def blocks(self) -> list[Block]:
-        self._limit = min(read.limit for read in self._reads)
+        self._page_size = min(read.page_size for read in self._reads)
         return [
-            Block(read.name, read.name, records_body(read.window, limit=self._limit))
+            Block(read.name, read.name, records_body(read.window, limit=self._page_size))
             for read in self._reads
         ]
 
     def shrink(self) -> bool:
-        if self._limit <= 1:
+        if self._page_size <= 1:
             return False
         for read in self._reads:
-            read.limit = self._limit // 2
+            read.page_size = self._page_size // 2
         return True
 
     def answered(self, answers: list[Answer]) -> list[Job]:
@@ -379,7 +358,7 @@ class Opening(Job):
             read.count = records.size
             if records.size:
                 read.pages.append([records])
-            if records.size >= self._limit and records.last_id is not None:
+            if records.size >= self._page_size and records.last_id is not None:
                 # Not so small after all: page on from the last id.
                 read.ranges = 1
                 window = read.window.after(records.last_id)
@@ -401,7 +380,7 @@ class Probe(Job):
         self._boundaries = boundaries if span is not None else 0
 
     def blocks(self) -> list[Block]:
-        if not self.read.settings.multiquery and self.head:
+        if not self.read.settings.use_multiquery and self.head:
             return self.head[:1]
         asks = list(self.head)
         if self.span is not None:
@@ -423,24 +402,24 @@ class RangeRead(Job):
         super().__init__(read)
         self.cursor = cursor
         self.rank = cursor.rank
-        self._limit = read.limit
+        self._page_size = read.page_size
 
     def blocks(self) -> list[Block]:
-        self._limit = self.read.limit
+        self._page_size = self.read.page_size
         window = self.cursor.window
         return [
             Block(
                 self.read.name,
                 f"p{k}",
-                records_body(window, limit=self._limit, offset=k * self._limit),
+                records_body(window, limit=self._page_size, offset=k * self._page_size),
             )
             for k in range(self.read.pages_for(self.cursor))
         ]
 
     def shrink(self) -> bool:
-        if self._limit <= 1:
+        if self._page_size <= 1:
             return False
-        self.read.limit = min(self.read.limit, self._limit // 2)
+        self.read.page_size = min(self.read.page_size, self._page_size // 2)
         return True
 
     def answered(self, answers: list[Answer]) -> list[Job]:
@@ -448,7 +427,7 @@ class RangeRead(Job):
         page = [block for block in blocks if block.size]
         if page:
             self.read.pages.append(page)
-        full = all(block.size >= self._limit for block in blocks)
+        full = all(block.size >= self._page_size for block in blocks)
         if self.cursor.head:
             got = sum(block.size for block in blocks)
             return self.read.head_answered(page[-1].last_id if page else None, full, got)

@@ -5,7 +5,7 @@ it keeps those slots busy, while the SDK syncs streams one after another. The re
 therefore reads ahead: when the SDK asks for a stream's records, every selected
 stream's first requests (plan.py) are made at once, and requests of later streams
 fill the slots the current stream leaves idle. Jobs run probes first, then in stream
-order and id order, on `workers` threads that share the run's limiter.
+order and id order, on `max_open_requests` threads that share the run's limiter.
 
 A worker picks its job only once the limiter lets it start (one worker at a time
 waits for the next start), so the job is the most urgent one at that moment, not
@@ -42,11 +42,11 @@ from tap_igdb.plan import (
     Page,
     Probe,
     RangeRead,
-    ReadSettings,
     Source,
     StreamRead,
 )
 from tap_igdb.responses import RawRecords
+from tap_igdb.settings import ReadSettings
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -70,7 +70,7 @@ class _Queued:
 
 
 class RunReader:
-    """Reads streams ahead of the SDK on `settings.workers` threads; see the module doc."""
+    """Reads streams ahead of the SDK on `max_open_requests` threads; see the module doc."""
 
     def __init__(
         self, settings: ReadSettings, limiter: RequestLimiter, logger: logging.Logger
@@ -104,8 +104,8 @@ class RunReader:
             for read in reads:
                 self._reads[read.name] = read
             small = [read for read in reads if read.source.fits_one_page]
-            for start in range(0, len(small), self.settings.blocks):
-                self._submit(Opening(small[start : start + self.settings.blocks]))
+            for start in range(0, len(small), self.settings.blocks_per_request):
+                self._submit(Opening(small[start : start + self.settings.blocks_per_request]))
             for read in reads:
                 if not read.source.fits_one_page:
                     for job in read.opening():
@@ -184,7 +184,7 @@ class RunReader:
         ranges = isinstance(job, RangeRead)
         key = (ranges, job.read.order, job.rank, next(self._sequence))
         insort(self._queue, _Queued(key, job))
-        if self._workers < self.settings.workers:
+        if self._workers < self.settings.max_open_requests:
             self._workers += 1
             name = f"igdb-reader-{self._workers}"
             threading.Thread(target=self._work, name=name, daemon=True).start()
@@ -196,7 +196,10 @@ class RunReader:
         if self._buffered_bytes < BUFFERED_BYTES:
             return True
         read = job.read
-        return read is self._consuming and read.in_flight + len(read.pages) < self.settings.workers
+        return (
+            read is self._consuming
+            and read.in_flight + len(read.pages) < self.settings.max_open_requests
+        )
 
     def _take(self) -> Job | None:
         """The first admissible job in priority order (jobs of stopped reads are dropped)."""
@@ -220,7 +223,7 @@ class RunReader:
         if not self._latency_bound():
             return job
         expected = job.cursor.expected
-        limit = job.read.limit
+        page_size = job.read.page_size
         if expected is None:
             return job
         queued = [
@@ -228,8 +231,8 @@ class RunReader:
             for queued in self._queue
             if isinstance(queued.job, RangeRead) and queued.job.cursor.splittable
         ]
-        share = (expected + sum(queued)) / self.settings.workers
-        spacing = max(limit, math.ceil(share / limit) * limit)
+        share = (expected + sum(queued)) / self.settings.max_open_requests
+        spacing = max(page_size, math.ceil(share / page_size) * page_size)
         if expected < 2 * spacing:
             return job
         return job.read.split(job, spacing)
@@ -241,7 +244,7 @@ class RunReader:
         full, probe = self._seconds["full"], self._seconds["probe"]
         if not full or not probe:
             return False
-        fill = self.settings.workers / self.settings.requests_per_second
+        fill = self.settings.max_open_requests / self.settings.requests_per_second
         return statistics.median(full) > max(fill, 2 * statistics.median(probe))
 
     def _done(self, job: Job) -> None:
@@ -300,7 +303,7 @@ class RunReader:
                 self._logger.warning(
                     "%s: response over IGDB's size cap (413), retrying with limit %d",
                     job.read.name,
-                    job.read.limit,
+                    job.read.page_size,
                 )
             else:
                 self._time(job, answers, job.read.source.exchange_seconds())
@@ -313,7 +316,7 @@ class RunReader:
             kind = "probe"
         else:
             records = sum(answer.size for answer in answers if isinstance(answer, RawRecords))
-            full = self.settings.request_records
+            full = self.settings.records_per_request
             if not isinstance(job, RangeRead) or records * 2 < full:
                 return
             kind, seconds = "full", seconds * full / records

@@ -2,40 +2,27 @@
 
 from __future__ import annotations
 
-import re
 import typing as t
 from functools import cached_property
-from urllib.parse import urlparse
 
 import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.plugin_base import JSONSchemaValidator
 
+from tap_igdb.apicalypse import MAX_LIMIT, MAX_MULTIQUERY_BLOCKS
 from tap_igdb.auth import TwitchAuthenticator
-from tap_igdb.client import MAX_OPEN_REQUESTS, IGDBStream
+from tap_igdb.client import IGDBStream
 from tap_igdb.errors import ConfigError, TapIGDBError
 from tap_igdb.http import new_session
 from tap_igdb.limiter import RequestLimiter
-from tap_igdb.plan import ReadSettings
 from tap_igdb.reader import RunReader
+from tap_igdb.settings import MAX_OPEN_REQUESTS, ReadSettings, settings_errors
 from tap_igdb.streams import STREAM_TYPES
-from tap_igdb.timestamps import unix_seconds
 from tap_igdb.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
     import requests
-    from jsonschema import ValidationError  # type: ignore[import-untyped]
     from singer_sdk.streams import Stream
-
-# Settings whose values must never appear in a message (the Client-ID is not secret,
-# but stays out of errors too).
-_UNECHOED_SETTINGS = frozenset({"client_id", "client_secret"})
-_URL_SETTINGS = ("api_url", "auth_url")
-_INTEGER = re.compile(r"[+-]?\d+")
-# Meltano's and the Singer SDK's spellings of true, and their opposites.
-_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
-_BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
 
 
 class TapIGDB(Tap):
@@ -92,8 +79,8 @@ class TapIGDB(Tap):
         ),
         th.Property(
             "page_size",
-            th.IntegerType(minimum=1, maximum=500),
-            default=500,
+            th.IntegerType(minimum=1, maximum=MAX_LIMIT),
+            default=MAX_LIMIT,
             title="Page size",
             description="Records per page (IGDB's maximum is 500).",
         ),
@@ -123,8 +110,8 @@ class TapIGDB(Tap):
         ),
         th.Property(
             "multiquery_pages",
-            th.IntegerType(minimum=1, maximum=10),
-            default=10,
+            th.IntegerType(minimum=1, maximum=MAX_MULTIQUERY_BLOCKS),
+            default=MAX_MULTIQUERY_BLOCKS,
             title="Multiquery pages",
             description="Pages per multiquery request (IGDB allows 10 queries).",
         ),
@@ -225,18 +212,7 @@ class TapIGDB(Tap):
     @cached_property
     def reader(self) -> RunReader:
         """One reader for the run: it requests every selected stream ahead of the SDK."""
-        multiquery = bool(self.config["use_multiquery"])
-        return RunReader(
-            ReadSettings(
-                limit=int(self.config["page_size"]),
-                pages=int(self.config["multiquery_pages"]) if multiquery else 1,
-                multiquery=multiquery,
-                workers=int(self.config["max_open_requests"]),
-                requests_per_second=float(self.config["requests_per_second"]),
-            ),
-            self.limiter,
-            self.logger,
-        )
+        return RunReader(ReadSettings.from_config(self.config), self.limiter, self.logger)
 
     @cached_property
     def requests_session(self) -> requests.Session:
@@ -244,78 +220,12 @@ class TapIGDB(Tap):
         return new_session(pool_size=MAX_OPEN_REQUESTS + 2)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Fill in defaults and check settings; the first problem becomes one clear line."""
-        errors = _parse_typed_strings(self._config, self.config_jsonschema)
-        if not errors:
-            # The SDK's validator also fills in the schema's defaults.
-            validator = JSONSchemaValidator(self.config_jsonschema)
-            errors = [_describe(error) for error in validator.iter_errors(self._config)]
-        if not errors:
-            errors = _semantic_errors(self._config)
+        """Parse, fill in defaults and check the settings (settings.py); the problems
+        become one clear line."""
+        errors = settings_errors(self._config, self.config_jsonschema)
         if errors and raise_errors:
             raise ConfigError("; ".join(errors))
         return errors
-
-
-def _parse_typed_strings(config: dict[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
-    """Turn integer and boolean settings given as strings into their type, in place.
-
-    Meltano passes them through as strings (`kind: string` in
-    extract/tap-igdb.meltano.yml): its own cast fails on `abc` with a traceback
-    naming no setting, and turns any unknown word into false.
-    """
-    errors = []
-    for name, spec in schema["properties"].items():
-        value = config.get(name)
-        if not isinstance(value, str):
-            continue
-        word = value.strip().lower()
-        if "integer" in spec["type"]:
-            if _INTEGER.fullmatch(word):
-                config[name] = int(word)
-            else:
-                errors.append(f"invalid setting {name}: expected an integer, got {value!r}")
-        elif "boolean" in spec["type"]:
-            if word in _BOOLEANS:
-                config[name] = _BOOLEANS[word]
-            else:
-                errors.append(f"invalid setting {name}: expected true or false, got {value!r}")
-    return errors
-
-
-def _describe(error: ValidationError) -> str:
-    """`page_size: 501 is greater than the maximum of 500` (never echoing credentials)."""
-    if error.validator == "required":
-        missing = str(error.message).split("'")[1]
-        return f"missing required setting {missing}"
-    setting = str(error.path[0]) if error.path else "config"
-    if setting in _UNECHOED_SETTINGS:
-        return f"invalid setting {setting}: must be a non-empty string"
-    return f"invalid setting {setting}: {error.message}"
-
-
-def _semantic_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    """What the JSON schema cannot say: URL shape and a parseable start date."""
-    errors = []
-    for setting in _URL_SETTINGS:
-        url = urlparse(str(config.get(setting, "")))
-        if url.scheme not in {"http", "https"} or not url.netloc:
-            errors.append(
-                f"invalid setting {setting}: expected an http(s) URL, got {url.geturl()!r}"
-            )
-    if config.get("start_date"):
-        try:
-            unix_seconds(config["start_date"])
-        except ValueError:
-            errors.append(
-                f"invalid setting start_date: expected an ISO 8601 date-time, "
-                f"got {config['start_date']!r}"
-            )
-    if not str(config.get("client_id", "")).strip():
-        errors.append("invalid setting client_id: must be a non-empty string")
-    if not str(config.get("client_secret", "")).strip():
-        errors.append("invalid setting client_secret: must be a non-empty string")
-    return errors
 
 
 if __name__ == "__main__":

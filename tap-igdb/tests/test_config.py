@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tap_igdb.errors import ConfigError
+from tap_igdb.settings import BOOLEAN_WORDS
 from tap_igdb.tap import TapIGDB
 
 VALID = {"client_id": "abc", "client_secret": "very-secret-value"}
@@ -74,6 +75,27 @@ def test_integers_and_booleans_given_as_strings_are_parsed() -> None:
     assert tap.config["lookback_seconds"] == 0
     assert tap.config["use_multiquery"] is False
     assert tap.config["emit_activate_version_messages"] is True
+
+
+def test_the_boolean_words_are_the_projects_vocabulary() -> None:
+    """The target and the dbt plugin keep their own copies; a root test compares them."""
+    assert BOOLEAN_WORDS == {
+        "true": True,
+        "1": True,
+        "yes": True,
+        "on": True,
+        "false": False,
+        "0": False,
+        "no": False,
+        "off": False,
+    }
+
+
+@pytest.mark.parametrize("word", sorted(BOOLEAN_WORDS))
+def test_every_boolean_word_is_read_whatever_its_case_and_spaces(word: str) -> None:
+    for spelling in (word, f" {word.upper()}\t", word.capitalize()):
+        tap = TapIGDB(config={**VALID, "use_multiquery": spelling})
+        assert tap.config["use_multiquery"] is BOOLEAN_WORDS[word], spelling
 
 
 def test_defaults_are_filled_in() -> None:

@@ -21,9 +21,10 @@ from tap_igdb import reader as reader_module
 from tap_igdb.apicalypse import Block, KeysetWindow
 from tap_igdb.errors import IGDBAPIError
 from tap_igdb.limiter import RequestLimiter
-from tap_igdb.plan import Answer, ReadSettings
+from tap_igdb.plan import Answer
 from tap_igdb.reader import RunReader
 from tap_igdb.responses import RawRecords, Record, skim_records
+from tap_igdb.settings import ReadSettings
 
 if TYPE_CHECKING:
     from conftest import EmulatorSettings, RunTap
@@ -205,7 +206,11 @@ class MemorySource:
 
 def memory_reader(workers: int = 4) -> RunReader:
     settings = ReadSettings(
-        limit=100, pages=10, multiquery=True, workers=workers, requests_per_second=1000
+        page_size=100,
+        multiquery_pages=10,
+        use_multiquery=True,
+        max_open_requests=workers,
+        requests_per_second=1000,
     )
     limiter = RequestLimiter(1000, workers, margin_seconds=0.0)
     return RunReader(settings, limiter, logging.getLogger("test"))

@@ -29,7 +29,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-LOCAL_PACKAGES := -e ./tap-igdb -e ./target-s3 -e ./igdb-emulator
+LOCAL_PACKAGES := -e ./tap-igdb -e ./target-s3 -e ./igdb-emulator -e ./tests/seaweedfs-fixture
 
 $(VENV)/.synced: $(UV) requirements/lock.txt */pyproject.toml
 	test -x $(BIN)/python || $(UV) venv --quiet $(VENV)
@@ -74,8 +74,11 @@ typecheck: $(VENV)/.synced
 # wait (on the emulator's latency, retries, restarts). Each module runs on one worker.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
+# The root configuration whatever PYTEST_ARGS names: target-s3/ has its own
+# (for `cd target-s3 && ../.venv/bin/pytest`), which lacks the root conftest's
+# options such as --fault-matrix.
 pytest: install $(NODE_TOOLS)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope \
+	$(BIN)/pytest --rootdir=. -c pyproject.toml -n $(PYTEST_WORKERS) --dist loadscope \
 		--fault-matrix=docs/reliability.md --durations=25 $(PYTEST_ARGS)
 
 bench: install ## benchmark the pipeline and print the table (BENCH_ARGS="--games 100000")
@@ -85,6 +88,7 @@ lock: $(UV) ## re-lock after changing a pyproject.toml (also refreshes the plugi
 	$(UV) pip compile --quiet --universal --generate-hashes \
 		--group pyproject.toml:dev --group pyproject.toml:transform \
 		--no-emit-package tap-igdb --no-emit-package target-s3 --no-emit-package igdb-emulator \
+		--no-emit-package seaweedfs-fixture \
 		--custom-compile-command "make lock" pyproject.toml -o requirements/lock.txt
 	$(BIN)/python -m orchestrate.constraints requirements/lock.txt > requirements/constraints.txt
 

@@ -1,5 +1,7 @@
 """Root conftest: shared pytest plugins for every package's tests.
 
+The SeaweedFS server comes from the test-only package `seaweedfs_fixture`
+(tests/seaweedfs-fixture/), loaded here by name, never through an entry point.
 The IGDB emulator registers its fixtures through its own pytest11 entry point.
 """
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.seaweedfs", "tests.support.fault_matrix"]
+pytest_plugins = ["seaweedfs_fixture", "tests.support.fault_matrix"]
 
 E2E_DIR = Path(__file__).resolve().parent / "tests" / "e2e"
 

@@ -14,11 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for tests.support
-
 from igdb_emulator.samples import samples_dir
-
-from tests.support.seaweedfs import PORT_FLAGS, SeaweedFS, free_ports
+from seaweedfs_fixture import PORT_FLAGS, SeaweedFS, free_ports
 
 SEED = samples_dir() / "gameboy-seeds" / "igdb_games_mock.jsonl"
 TARGET = str(Path(sys.executable).with_name("target-s3"))

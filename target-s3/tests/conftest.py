@@ -18,6 +18,10 @@ from igdb_emulator.samples import samples_dir
 from target_s3.storage import Storage, open_storage
 from target_s3.target import TargetS3
 
+# The real S3 server (tests/seaweedfs-fixture), loaded here so that this suite
+# runs on its own: `cd target-s3 && ../.venv/bin/pytest`.
+pytest_plugins = ["seaweedfs_fixture"]
+
 RESOURCES = Path(__file__).parent / "resources"
 SEEDS = samples_dir() / "gameboy-seeds"
 TARGET_BIN = str(Path(sys.executable).with_name("target-s3"))

@@ -16,7 +16,7 @@ from tap_igdb.errors import ConfigError, TapIGDBError
 from tap_igdb.http import new_session
 from tap_igdb.limiter import RequestLimiter
 from tap_igdb.reader import RunReader
-from tap_igdb.settings import MAX_OPEN_REQUESTS, ReadSettings, settings_errors
+from tap_igdb.settings import MAX_OPEN_REQUESTS, ReadSettings, RetrySettings, settings_errors
 from tap_igdb.streams import STREAM_TYPES
 from tap_igdb.writer import BufferedMsgSpecWriter
 
@@ -199,6 +199,7 @@ class TapIGDB(Tap):
             client_secret=self.config["client_secret"],
             auth_url=self.config["auth_url"],
             timeout=float(self.config["request_timeout"]),
+            retries=RetrySettings.from_config(self.config),
         )
 
     @cached_property

@@ -37,21 +37,19 @@ from tap_igdb.apicalypse import (
     records_body,
 )
 from tap_igdb.errors import IGDBAPIError
-from tap_igdb.responses import RawRecords, Record
+from tap_igdb.responses import Answer, RawRecords, Record
 from tap_igdb.settings import ReadSettings
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
-
-Answer = RawRecords | int
-"""A block's answer: its records (undecoded), or the number a `/count` block gives."""
 
 Page = list[RawRecords]
 """The records of one response for one stream, block by block."""
 
 
 class Source(t.Protocol):
-    """What a read needs of its stream: name, where to start, and a transport."""
+    """What a read needs of its stream: its name, kind, where to start, and its records
+    decoded and checked."""
 
     @property
     def name(self) -> str: ...
@@ -64,14 +62,6 @@ class Source(t.Protocol):
 
     def read_window(self) -> KeysetWindow:
         """The part of the endpoint this run reads (`updated_at >= ...` when incremental)."""
-        ...
-
-    def execute(self, blocks: Sequence[Block]) -> list[Answer]:
-        """One request (a multiquery of `blocks`, or one plain block); answers in order."""
-        ...
-
-    def exchange_seconds(self) -> float:
-        """How long this thread's last request took on the wire (limiter waits excluded)."""
         ...
 
     def checked_records(self, raw: RawRecords) -> list[Record]:
@@ -316,9 +306,10 @@ class Job:
     def blocks(self) -> list[Block]:
         raise NotImplementedError
 
-    def shrink(self) -> bool:
-        """After a 413: ask for fewer records per page; False when that is not possible."""
-        return False
+    def shrink(self) -> int | None:
+        """After a 413: halve the records per page; the new page size, or None when
+        it is one record already."""
+        return None
 
     def answered(self, answers: list[Answer]) -> list[Job]:
         """Take in the answers; the requests they lead to."""
@@ -344,12 +335,12 @@ class Opening(Job):
             for read in self._reads
         ]
 
-    def shrink(self) -> bool:
+    def shrink(self) -> int | None:
         if self._page_size <= 1:
-            return False
+            return None
         for read in self._reads:
             read.page_size = self._page_size // 2
-        return True
+        return self._page_size // 2
 
     def answered(self, answers: list[Answer]) -> list[Job]:
         jobs: list[Job] = []
@@ -416,11 +407,11 @@ class RangeRead(Job):
             for k in range(self.read.pages_for(self.cursor))
         ]
 
-    def shrink(self) -> bool:
+    def shrink(self) -> int | None:
         if self._page_size <= 1:
-            return False
+            return None
         self.read.page_size = min(self.read.page_size, self._page_size // 2)
-        return True
+        return self.read.page_size
 
     def answered(self, answers: list[Answer]) -> list[Job]:
         blocks = [_as_records(self.read.name, answer) for answer in answers]

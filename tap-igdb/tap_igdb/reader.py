@@ -34,9 +34,7 @@ import typing as t
 from bisect import insort
 from dataclasses import dataclass, field
 
-from tap_igdb.errors import PayloadTooLargeError
 from tap_igdb.plan import (
-    Answer,
     Job,
     Opening,
     Page,
@@ -51,7 +49,10 @@ from tap_igdb.settings import ReadSettings
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from tap_igdb.apicalypse import Block
     from tap_igdb.limiter import RequestLimiter
+    from tap_igdb.responses import Answer
+    from tap_igdb.transport import Resizable
 
 IDLE_SECONDS = 2.0
 """A worker with nothing to do for this long ends (a new one starts with new work)."""
@@ -61,6 +62,18 @@ syncing gets new requests (~11 full pages of games). Enough for the next streams
 responses to wait while a slow last range holds up the current one."""
 TIMINGS_KEPT = 8
 """Requests of each kind whose durations tell whether the source is latency-bound."""
+
+
+class Transport(t.Protocol):
+    """What the reader needs to send a request (transport.py)."""
+
+    def fetch(self, request: Resizable) -> list[Answer]:
+        """The request's answers in block order (after a 413: for fewer records)."""
+        ...
+
+    def exchange_seconds(self) -> float:
+        """How long this thread's last request took on the wire (limiter waits excluded)."""
+        ...
 
 
 @dataclass(order=True)
@@ -73,10 +86,15 @@ class RunReader:
     """Reads streams ahead of the SDK on `max_open_requests` threads; see the module doc."""
 
     def __init__(
-        self, settings: ReadSettings, limiter: RequestLimiter, logger: logging.Logger
+        self,
+        settings: ReadSettings,
+        limiter: RequestLimiter,
+        transport: Transport,
+        logger: logging.Logger,
     ) -> None:
         self.settings = settings
         self._limiter = limiter
+        self._transport = transport
         self._logger = logger
         self._cond = threading.Condition()
         self._start_gate = threading.Lock()
@@ -110,6 +128,12 @@ class RunReader:
                 if not read.source.fits_one_page:
                     for job in read.opening():
                         self._submit(job)
+
+    @property
+    def reading(self) -> bool:
+        """Whether any stream is being read (or waits for the SDK to take its responses)."""
+        with self._cond:
+            return bool(self._reads)
 
     def __contains__(self, name: str) -> bool:
         """Whether the stream called `name` is being read."""
@@ -292,22 +316,10 @@ class RunReader:
                 self._limiter.cancel_reservation()
 
     def _fetch(self, job: Job) -> list[Answer]:
-        """The job's request; after a 413, again for fewer records per page."""
-        while True:
-            try:
-                answers = job.read.source.execute(job.blocks())
-            except PayloadTooLargeError:
-                with self._cond:
-                    if not job.shrink():
-                        raise
-                self._logger.warning(
-                    "%s: response over IGDB's size cap (413), retrying with limit %d",
-                    job.read.name,
-                    job.read.page_size,
-                )
-            else:
-                self._time(job, answers, job.read.source.exchange_seconds())
-                return answers
+        """The job's request (the transport shrinks its pages after a 413)."""
+        answers = self._transport.fetch(_UnderLock(job, self._cond))
+        self._time(job, answers, self._transport.exchange_seconds())
+        return answers
 
     def _time(self, job: Job, answers: list[Answer], seconds: float) -> None:
         """Keep the durations of probes, and of range requests that came back at least
@@ -357,6 +369,22 @@ class RunReader:
         read = job.read
         if isinstance(job, Probe) and job.head and read.count is not None:
             self._logger.info("%s: ~%s records to read", read.name, f"{read.count:,}")
+
+
+@dataclass(frozen=True)
+class _UnderLock:
+    """A job as the transport sees it: its plan changes (a 413's shrink) under the
+    reader's lock, as every plan change."""
+
+    job: Job
+    lock: threading.Condition
+
+    def blocks(self) -> Sequence[Block]:
+        return self.job.blocks()
+
+    def shrink(self) -> int | None:
+        with self.lock:
+            return self.job.shrink()
 
 
 def _size(page: Page) -> int:

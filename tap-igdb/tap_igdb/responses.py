@@ -62,6 +62,10 @@ class RawRecords:
         return list(_decoder.decode(self.raw)) if self.size else []
 
 
+Answer = RawRecords | int
+"""A block's answer: its records (undecoded), or the number a `/count` block gives."""
+
+
 def skim_records(body: bytes | msgspec.Raw) -> RawRecords:
     """Skim a JSON array of records (ids only)."""
     ids = _skim(_records_skim, body, "an array of records with ids")
@@ -77,9 +81,9 @@ def skim_count(body: bytes | msgspec.Raw) -> int:
     return _skim(_count_skim, body, 'an object {"count": N}').count
 
 
-def skim_multiquery(body: bytes) -> dict[str, RawRecords | int]:
+def skim_multiquery(body: bytes) -> dict[str, Answer]:
     """Each block of a multiquery answer by name: its records, or its count."""
-    answers: dict[str, RawRecords | int] = {}
+    answers: dict[str, Answer] = {}
     for block in _skim(_multiquery_skim, body, "an array of named blocks"):
         answers[block.name] = block.count if block.count is not None else skim_records(block.result)
     return answers

@@ -1,4 +1,12 @@
-"""TapIGDB: settings, streams and the run-wide token and request limiter."""
+"""TapIGDB: the settings, the streams, and the run's parts they share.
+
+The tap declares the settings (checked by settings.py), lists the streams
+(streams.py), and builds what the whole run shares: one token (auth.py), one
+request limiter (limiter.py), one transport (transport.py) and one reader
+(reader.py), which it hands to the streams it creates. When the sync's first stream
+asks for the reader, the tap opens the reads of every selected stream, in sync
+order, so later streams are read ahead.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +21,14 @@ from tap_igdb.apicalypse import MAX_LIMIT, MAX_MULTIQUERY_BLOCKS
 from tap_igdb.auth import TwitchAuthenticator
 from tap_igdb.client import IGDBStream
 from tap_igdb.errors import ConfigError, TapIGDBError
-from tap_igdb.http import new_session
 from tap_igdb.limiter import RequestLimiter
 from tap_igdb.reader import RunReader
 from tap_igdb.settings import MAX_OPEN_REQUESTS, ReadSettings, RetrySettings, settings_errors
 from tap_igdb.streams import STREAM_TYPES
+from tap_igdb.transport import IGDBTransport
 from tap_igdb.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
-    import requests
     from singer_sdk.streams import Stream
 
 
@@ -182,7 +189,7 @@ class TapIGDB(Tap):
 
     def discover_streams(self) -> list[IGDBStream]:
         """Every IGDB endpoint this tap knows; selection happens in the catalog."""
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        return [stream_type(tap=self, reader=self._started_reader) for stream_type in STREAM_TYPES]
 
     @property
     def streams(self) -> dict[str, Stream]:
@@ -211,14 +218,35 @@ class TapIGDB(Tap):
         )
 
     @cached_property
-    def reader(self) -> RunReader:
-        """One reader for the run: it requests every selected stream ahead of the SDK."""
-        return RunReader(ReadSettings.from_config(self.config), self.limiter, self.logger)
+    def transport(self) -> IGDBTransport:
+        """One transport for every request of the run: one session, token and limiter."""
+        return IGDBTransport(
+            api_url=str(self.config["api_url"]),
+            use_multiquery=bool(self.config["use_multiquery"]),
+            request_timeout=int(self.config["request_timeout"]),
+            retries=RetrySettings.from_config(self.config),
+            authenticator=self.authenticator,
+            limiter=self.limiter,
+            # What the SDK's REST streams send.
+            user_agent=self.config.get("user_agent", f"singer-sdk/{self.get_sdk_version()}"),
+            logger=self.logger,
+        )
 
     @cached_property
-    def requests_session(self) -> requests.Session:
-        """One HTTP session for the run: one kept-alive connection per worker, and spares."""
-        return new_session(pool_size=MAX_OPEN_REQUESTS + 2)
+    def reader(self) -> RunReader:
+        """One reader for the run: it requests every selected stream ahead of the SDK."""
+        return RunReader(
+            ReadSettings.from_config(self.config), self.limiter, self.transport, self.logger
+        )
+
+    def _started_reader(self) -> RunReader:
+        """The reader, as the streams get it: when a sync's first stream asks (nothing
+        is being read yet), the reads of every selected stream open, in sync order."""
+        if not self.reader.reading:
+            self.reader.open(
+                [s for s in self.streams.values() if isinstance(s, IGDBStream) and s.selected]
+            )
+        return self.reader
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Parse, fill in defaults and check the settings (settings.py); the problems

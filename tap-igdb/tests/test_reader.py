@@ -21,10 +21,10 @@ from tap_igdb import reader as reader_module
 from tap_igdb.apicalypse import Block, KeysetWindow
 from tap_igdb.errors import IGDBAPIError
 from tap_igdb.limiter import RequestLimiter
-from tap_igdb.plan import Answer
 from tap_igdb.reader import RunReader
-from tap_igdb.responses import RawRecords, Record, skim_records
+from tap_igdb.responses import Answer, RawRecords, Record, skim_records
 from tap_igdb.settings import ReadSettings
+from tap_igdb.transport import Resizable
 
 if TYPE_CHECKING:
     from conftest import EmulatorSettings, RunTap
@@ -149,7 +149,7 @@ def test_the_last_ranges_are_split_only_when_records_cost_the_time(
 
 
 class MemorySource:
-    """A stream answering Apicalypse blocks from a list of records (ids 1..n)."""
+    """A stream of records with ids 1..n, and how its fake IGDB answers."""
 
     fits_one_page = False
     incremental = False
@@ -171,13 +171,11 @@ class MemorySource:
     def read_window(self) -> KeysetWindow:
         return KeysetWindow()
 
-    def exchange_seconds(self) -> float:
-        return self.delay
-
     def checked_records(self, raw: RawRecords) -> list[Record]:
         return raw.decode()
 
-    def execute(self, blocks: Sequence[Block]) -> list[Answer]:
+    def answer(self, blocks: Sequence[Block]) -> list[Answer]:
+        """Apicalypse blocks answered from the records."""
         probe = any(block.name == "count" for block in blocks)
         time.sleep(self.probe_delay if probe else self.delay)  # the fake IGDB's latency
         if self.fail is not None:
@@ -204,7 +202,24 @@ class MemorySource:
         return answers
 
 
-def memory_reader(workers: int = 4) -> RunReader:
+class MemoryTransport:
+    """Each request answered by the source its blocks belong to."""
+
+    def __init__(self, sources: Sequence[MemorySource]) -> None:
+        self.sources = {source.name: source for source in sources}
+        self.last = threading.local()
+
+    def fetch(self, request: Resizable) -> list[Answer]:
+        blocks = request.blocks()
+        source = self.sources[blocks[0].endpoint.removesuffix("/count")]
+        self.last.source = source
+        return source.answer(blocks)
+
+    def exchange_seconds(self) -> float:
+        return float(self.last.source.delay)
+
+
+def memory_reader(*sources: MemorySource, workers: int = 4) -> RunReader:
     settings = ReadSettings(
         page_size=100,
         multiquery_pages=10,
@@ -213,7 +228,7 @@ def memory_reader(workers: int = 4) -> RunReader:
         requests_per_second=1000,
     )
     limiter = RequestLimiter(1000, workers, margin_seconds=0.0)
-    return RunReader(settings, limiter, logging.getLogger("test"))
+    return RunReader(settings, limiter, MemoryTransport(sources), logging.getLogger("test"))
 
 
 def test_read_ahead_waits_within_its_budget_while_the_main_thread_is_slow(
@@ -221,8 +236,8 @@ def test_read_ahead_waits_within_its_budget_while_the_main_thread_is_slow(
 ) -> None:
     page_bytes = len(msgspec.json.encode([{"id": 1, "blob": "x" * 200}])) * 1000
     monkeypatch.setattr(reader_module, "BUFFERED_BYTES", 3 * page_bytes)
-    reader = memory_reader(workers=4)
     first, second = MemorySource("first", 10_000), MemorySource("second", 10_000)
+    reader = memory_reader(first, second, workers=4)
     reader.open([first, second])
 
     deadline = time.monotonic() + 10
@@ -239,8 +254,8 @@ def test_read_ahead_waits_within_its_budget_while_the_main_thread_is_slow(
 
 
 def test_a_failed_request_stops_the_stream_when_the_sdk_reaches_it() -> None:
-    reader = memory_reader()
     first, second = MemorySource("first", 3_000), MemorySource("second", 3_000)
+    reader = memory_reader(first, second)
     second.fail = IGDBAPIError("second: IGDB answered 400 Invalid Field")
     reader.open([first, second])
 
@@ -251,9 +266,9 @@ def test_a_failed_request_stops_the_stream_when_the_sdk_reaches_it() -> None:
 
 def test_an_incremental_stream_hands_over_records_only_once_its_newest_update_is_known() -> None:
     """The bookmark's cap (the SDK's signpost) must be set before the first record."""
-    reader = memory_reader()
     source = MemorySource("games", 3_000, probe_delay=0.5)
     source.incremental = True
+    reader = memory_reader(source)
     reader.open([source])
     read = reader.read(source)
 

@@ -4,20 +4,23 @@
 {%- endmacro %}
 
 
-{% macro igdb_load_order_desc() %}
-    {#- Latest record first: newest updated_at, then latest load (manifest file
-        position, extraction time, scan order within the read). -#}
+{% macro igdb_load_order_desc(has_updated_at=true) %}
+    {#- Latest record first: newest updated_at (for streams that have one), then
+        latest load (manifest file position, extraction time, scan order within
+        the read). -#}
+    {%- if has_updated_at %}
     updated_at desc nulls last,
+    {%- endif %}
     _igdb_file_position desc,
     _sdc_extracted_at desc nulls last,
     _igdb_row desc
 {%- endmacro %}
 
 
-{% macro igdb_latest_per_key(relation, key) %}
+{% macro igdb_latest_per_key(relation, key, has_updated_at=true) %}
     select *
     from {{ relation }}
-    qualify row_number() over (partition by {{ key }} order by {{ igdb_load_order_desc() }}) = 1
+    qualify row_number() over (partition by {{ key }} order by {{ igdb_load_order_desc(has_updated_at) }}) = 1
 {%- endmacro %}
 
 

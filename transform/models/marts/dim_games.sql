@@ -9,7 +9,7 @@ with
 
 games as (
 
-    select * from {{ ref('stg_igdb__games') }}
+    select * from {{ ref('int_igdb__games') }}
 
 ),
 
@@ -53,7 +53,7 @@ company_names as (
             as developer_names,
         list_sort(list_distinct(list(companies.company_name) filter (where game_companies.is_publisher) over by_game))
             as publisher_names
-    from {{ ref('stg_igdb__game_companies') }} as game_companies
+    from {{ ref('int_igdb__game_companies') }} as game_companies
     inner join {{ ref('stg_igdb__companies') }} as companies
         on game_companies.company_id = companies.company_id
     where game_companies.is_developer or game_companies.is_publisher
@@ -84,7 +84,7 @@ final as (
 
     select
         games.game_id,
-        games.name,
+        games.game_name as name,
         games.slug,
         games.summary,
         games.url,

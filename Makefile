@@ -20,7 +20,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 # otherwise compile each module it imports, every time (Meltano: 1.5 s a command).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help install run test lint typecheck pytest lock workflows clean bench
+.PHONY: help install run test lint typecheck pytest lock workflows models clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,18 +56,22 @@ lint: $(VENV)/.synced $(NODE_TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m orchestrate.export_workflows --check
+	$(BIN)/python -m transform.contract.generate --check
 	node orchestrate/lint_workflows.cjs .github/workflows/*.yml
 	$(BIN)/zizmor --offline --pedantic --no-progress .github/workflows
 
 workflows: $(VENV)/.synced ## write .github/workflows/ from the Meltano schedules (orchestrate/)
 	$(BIN)/python -m orchestrate.export_workflows
 
+models: $(VENV)/.synced ## write the dbt sources and staging models from the tap's schemas (transform/contract/)
+	$(BIN)/python -m transform.contract.generate
+
 typecheck: $(VENV)/.synced
 	@# one run per package: each has its own tests/conftest.py
 	$(BIN)/mypy igdb-emulator
 	$(BIN)/mypy tap-igdb
 	$(BIN)/mypy target-s3
-	$(BIN)/mypy orchestrate tests conftest.py transform/duckdb_plugins
+	$(BIN)/mypy orchestrate tests conftest.py transform/duckdb_plugins transform/contract transform/tests
 	$(BIN)/mypy bench
 
 # Workers for the suite: one more than the cores, as the end-to-end tests also

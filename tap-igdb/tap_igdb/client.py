@@ -34,7 +34,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_igdb.plan import Page
+    from tap_igdb.plan import StreamResponse
     from tap_igdb.reader import RunReader
     from tap_igdb.responses import RawRecords, Record
 
@@ -111,9 +111,9 @@ class IGDBStream(Stream):
         reader = self._reader()
         read = reader.read(self)
         signposted = False
-        for page in reader.pages(self):
-            records = self._records_of(page)
-            del page  # its JSON, once decoded
+        for response in reader.responses(self):
+            records = self._records_of(response)
+            del response  # its JSON, once decoded
             if not signposted and read.newest is not None:
                 # Records changed from the probe on get a later updated_at, wherever the
                 # read is: the bookmark must not pass them (the SDK caps it at this).
@@ -122,7 +122,7 @@ class IGDBStream(Stream):
             progress.expected = read.count
             progress.advance(len(records))
             yield from records
-            del records  # before the next response is decoded: one page in memory at a time
+            del records  # before the next response is decoded: one response in memory at a time
         self.logger.info("%s (done)", progress.describe())
         self._start = None  # the next sync works out its own starting point
 
@@ -130,11 +130,11 @@ class IGDBStream(Stream):
         if self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
 
-    def _records_of(self, page: Page) -> list[Record]:
+    def _records_of(self, response: StreamResponse) -> list[Record]:
         """Every record of one response, all checked before any of them moves on."""
         records: list[Record] = []
-        for block in page:
-            records += self.checked_records(block)
+        for page in response:
+            records += self.checked_records(page)
         return records
 
     @cached_property

@@ -43,8 +43,9 @@ from tap_igdb.settings import ReadSettings
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-Page = list[RawRecords]
-"""The records of one response for one stream, block by block."""
+StreamResponse = list[RawRecords]
+"""What one response holds for one stream: its pages (the records of each block),
+in block order. One multiquery response may hold several streams' (the opening one)."""
 
 
 class Source(t.Protocol):
@@ -107,7 +108,7 @@ class StreamRead:
         self.count: int | None = None
         self.newest: int | None = None
         self.ranges = 0
-        self.pages: deque[Page] = deque()
+        self.responses: deque[StreamResponse] = deque()
         self.error: BaseException | None = None
         self.cancelled = False
         self.probed = True
@@ -128,8 +129,13 @@ class StreamRead:
 
     @property
     def finished(self) -> bool:
-        """Every request made and answered (its responses may still wait in `pages`)."""
+        """Every request made and answered (its responses may still wait in `responses`)."""
         return self._probes == 0 and self.jobs == 0
+
+    @property
+    def ready(self) -> bool:
+        """A response waits, and may go to the SDK (the probe came back)."""
+        return bool(self.responses) and self.probed
 
     @property
     def stopped(self) -> bool:
@@ -348,7 +354,7 @@ class Opening(Job):
             records = _as_records(read.name, answer)
             read.count = records.size
             if records.size:
-                read.pages.append([records])
+                read.responses.append([records])
             if records.size >= self._page_size and records.last_id is not None:
                 # Not so small after all: page on from the last id.
                 read.ranges = 1
@@ -415,13 +421,13 @@ class RangeRead(Job):
 
     def answered(self, answers: list[Answer]) -> list[Job]:
         blocks = [_as_records(self.read.name, answer) for answer in answers]
-        page = [block for block in blocks if block.size]
-        if page:
-            self.read.pages.append(page)
+        pages = [block for block in blocks if block.size]
+        if pages:
+            self.read.responses.append(pages)
         full = all(block.size >= self._page_size for block in blocks)
         if self.cursor.head:
             got = sum(block.size for block in blocks)
-            return self.read.head_answered(page[-1].last_id if page else None, full, got)
+            return self.read.head_answered(pages[-1].last_id if pages else None, full, got)
         last = blocks[-1].last_id
         upto = self.cursor.window.upto_id
         if not full or last is None or (upto is not None and last >= upto):

@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from tap_igdb.plan import (
     Job,
     Opening,
-    Page,
     Probe,
     RangeRead,
     Source,
     StreamRead,
+    StreamResponse,
 )
 from tap_igdb.responses import RawRecords
 from tap_igdb.settings import ReadSettings
@@ -147,15 +147,15 @@ class RunReader:
         with self._cond:
             return self._reads[source.name]
 
-    def pages(self, source: Source) -> Iterator[Page]:
+    def responses(self, source: Source) -> Iterator[StreamResponse]:
         """The stream's responses as they arrive; re-raises a failed request's error."""
         read = self.read(source)
         with self._cond:
             self._consuming = read
             self._cond.notify_all()
         try:
-            while (page := self._next_page(read)) is not None:
-                yield page
+            while (response := self._next_response(read)) is not None:
+                yield response
         except GeneratorExit:
             with self._cond:  # the SDK stopped early (a record limit): this stream only
                 self._stop(read)
@@ -170,16 +170,16 @@ class RunReader:
                 if self._reads.get(read.name) is read and read.finished:
                     del self._reads[read.name]
 
-    def _next_page(self, read: StreamRead) -> Page | None:
+    def _next_response(self, read: StreamRead) -> StreamResponse | None:
         """The read's next response; None once it is complete."""
         with self._cond:
-            while not (read.pages and read.probed) and read.error is None and not read.finished:
+            while not read.ready and read.error is None and not read.finished:
                 self._cond.wait()
-            if read.pages and read.probed:
-                page = read.pages.popleft()
-                self._buffered_bytes -= _size(page)
+            if read.ready:
+                response = read.responses.popleft()
+                self._buffered_bytes -= _size(response)
                 self._cond.notify_all()
-                return page
+                return response
             if read.error is not None:
                 raise read.error
             return None
@@ -194,10 +194,10 @@ class RunReader:
             self._cond.notify_all()
 
     def _stop(self, read: StreamRead) -> None:
-        if not read.finished or read.pages:
+        if not read.finished or read.responses:
             read.cancelled = True
-        self._buffered_bytes -= sum(_size(page) for page in read.pages)
-        read.pages.clear()
+        self._buffered_bytes -= sum(_size(response) for response in read.responses)
+        read.responses.clear()
 
     # --- scheduling (under the lock) ----------------------------------------------------
 
@@ -222,7 +222,7 @@ class RunReader:
         read = job.read
         return (
             read is self._consuming
-            and read.in_flight + len(read.pages) < self.settings.max_open_requests
+            and read.in_flight + len(read.responses) < self.settings.max_open_requests
         )
 
     def _take(self) -> Job | None:
@@ -348,9 +348,9 @@ class RunReader:
             job.read.in_flight -= 1
             try:
                 if answers is not None and not job.dropped:
-                    waiting = sum(_size(page) for read in job.reads for page in read.pages)
+                    waiting = sum(_size(r) for read in job.reads for r in read.responses)
                     follow = job.answered(answers)
-                    added = sum(_size(page) for read in job.reads for page in read.pages)
+                    added = sum(_size(r) for read in job.reads for r in read.responses)
                     self._buffered_bytes += added - waiting
                     for read in job.reads:
                         if read.stopped:
@@ -387,5 +387,5 @@ class _UnderLock:
             return self.job.shrink()
 
 
-def _size(page: Page) -> int:
-    return sum(len(block.raw) for block in page)
+def _size(response: StreamResponse) -> int:
+    return sum(len(page.raw) for page in response)

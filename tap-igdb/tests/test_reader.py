@@ -248,8 +248,8 @@ def test_read_ahead_waits_within_its_budget_while_the_main_thread_is_slow(
     assert first.answered + second.answered <= 4 + 4  # budget (3 pages, +1) and probes
     records = 0
     for source in (first, second):
-        for page in reader.pages(source):
-            records += sum(block.size for block in page)
+        for response in reader.responses(source):
+            records += sum(page.size for page in response)
     assert records == 20_000
 
 
@@ -259,9 +259,9 @@ def test_a_failed_request_stops_the_stream_when_the_sdk_reaches_it() -> None:
     second.fail = IGDBAPIError("second: IGDB answered 400 Invalid Field")
     reader.open([first, second])
 
-    assert sum(block.size for page in reader.pages(first) for block in page) == 3_000
+    assert sum(page.size for response in reader.responses(first) for page in response) == 3_000
     with pytest.raises(IGDBAPIError, match="second: IGDB answered 400"):
-        list(reader.pages(second))
+        list(reader.responses(second))
 
 
 def test_an_incremental_stream_hands_over_records_only_once_its_newest_update_is_known() -> None:
@@ -272,6 +272,6 @@ def test_an_incremental_stream_hands_over_records_only_once_its_newest_update_is
     reader.open([source])
     read = reader.read(source)
 
-    first = next(iter(reader.pages(source)))
+    first = next(iter(reader.responses(source)))
     assert first
     assert read.newest == 1_700_003_000

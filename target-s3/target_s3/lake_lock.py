@@ -46,7 +46,6 @@ from pathlib import Path
 
 from target_s3.storage import Storage, StorageError
 
-LOCK_NAME = "_lock.json"
 POLL_SECONDS = 2.0
 TAKE_ATTEMPTS = 5  # each failed attempt means another writer changed the lease first
 

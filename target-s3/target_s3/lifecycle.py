@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_s3.storage import STATUS_OUTDATED, STATUS_TEMP, S3Settings, make_s3_client
+from target_s3.lake import (
+    DEFAULT_PREFIX,
+    STATUS_OUTDATED,
+    STATUS_TAG,
+    STATUS_TEMP,
+    Status,
+    layer_folder,
+)
+from target_s3.storage import S3Settings, make_s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -31,14 +39,14 @@ TEMP_DAYS = 1
 def desired_rules(prefix: str) -> list[LifecycleRuleTypeDef]:
     """Tag-filtered expiry rules under the raw-layer prefix."""
 
-    def rule(status: str, days: int) -> LifecycleRuleTypeDef:
+    def rule(status: Status, days: int) -> LifecycleRuleTypeDef:
         return {
             "ID": f"{RULE_PREFIX}expire-{status}",
             "Status": "Enabled",
             "Filter": {
                 "And": {
-                    "Prefix": f"{prefix}/",
-                    "Tags": [{"Key": "status", "Value": status}],
+                    "Prefix": layer_folder(prefix),
+                    "Tags": [{"Key": STATUS_TAG, "Value": status}],
                 }
             },
             "Expiration": {"Days": days},
@@ -117,8 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("target-s3-lifecycle: no 'bucket' set: local lakes have no lifecycle rules")
         return 0
     client = make_s3_client(S3Settings.from_config(config))
+    prefix = str(config.get("prefix") or DEFAULT_PREFIX).strip("/")
     try:
-        for line in apply_lifecycle(client, bucket, str(config.get("prefix") or "raw").strip("/")):
+        for line in apply_lifecycle(client, bucket, prefix):
             print(line)
     except (ClientError, BotoCoreError) as exc:
         print(f"target-s3-lifecycle: bucket '{bucket}': {exc}", file=sys.stderr)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 import typing as t
-import uuid
 
 from singer_sdk.sinks import Sink
 
+from target_s3 import lake
 from target_s3.batch_file import BatchFile
-from target_s3.manifest import MANIFEST_NAME, Layout, Manifest, ManifestFile, ManifestStore
-from target_s3.storage import STATUS_FINAL, STATUS_OUTDATED, Storage
+from target_s3.lake import STATUS_FINAL, STATUS_OUTDATED, Layout, Manifest, ManifestFile
+from target_s3.manifest_store import ManifestStore
+from target_s3.storage import Storage
 
 if t.TYPE_CHECKING:
     from target_s3.target import TargetS3
@@ -32,10 +33,6 @@ if t.TYPE_CHECKING:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(tz=dt.UTC)
-
-
-def iso_seconds(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class RawLayerSink(Sink):
@@ -52,13 +49,8 @@ class RawLayerSink(Sink):
         self.storage: Storage = target.storage
         self.manifests: ManifestStore = target.manifests
         self.layout: Layout = target.stream_layout(stream_name)
-        prefix = target.settings.prefix
-        self.base_key = (
-            f"{prefix}/dimensions/{stream_name}"
-            if self.layout == "snapshot"
-            else f"{prefix}/{stream_name}"
-        )
-        self.manifest_key = f"{self.base_key}/{MANIFEST_NAME}"
+        self._prefix = target.settings.prefix
+        self.manifest_key = lake.manifest_key(self._prefix, stream_name, self.layout)
         self._gzip = target.settings.compression == "gzip"
         self._max_records = target.settings.batch_size_records
         self._max_bytes = target.settings.batch_size_bytes
@@ -112,15 +104,15 @@ class RawLayerSink(Sink):
         """Fast path used by the target: no copy, no schema round trip."""
         if self.layout == "snapshot" and self.open_version is None:
             self._warn_unversioned_snapshot()
-        record["_sdc_extracted_at"] = extracted_at or utc_now().isoformat()
-        record["_sdc_table_version"] = self.record_version
+        record[lake.EXTRACTED_AT] = extracted_at or utc_now().isoformat()
+        record[lake.TABLE_VERSION] = self.record_version
         if self._batch is None:
             self._batch = BatchFile(gzip_enabled=self._gzip)
         self._batch.write(record)
         self.tally_record_read()
 
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
-        self.write_message(record, record.get("_sdc_extracted_at"))
+        self.write_message(record, record.get(lake.EXTRACTED_AT))
 
     @property
     def is_full(self) -> bool:
@@ -162,10 +154,7 @@ class RawLayerSink(Sink):
 
     def _store(self, batch: BatchFile, version: int) -> ManifestFile:
         loaded = utc_now()
-        partition = None if self.layout == "snapshot" else f"dt={loaded:%Y-%m-%d}"
-        folder = self.base_key if partition is None else f"{self.base_key}/{partition}"
-        suffix = ".jsonl.gz" if self._gzip else ".jsonl"
-        key = f"{folder}/batch-{loaded:%Y%m%dT%H%M%SZ}-{uuid.uuid4()}{suffix}"
+        key = lake.batch_key(self._prefix, self.stream_name, self.layout, loaded, gzip=self._gzip)
         spool, size = batch.finish()
         try:
             self.storage.put_file(key, spool)
@@ -176,8 +165,8 @@ class RawLayerSink(Sink):
             key=key,
             records=batch.records,
             bytes=size,
-            partition=partition,
-            loaded_at=iso_seconds(loaded),
+            partition=lake.partition(self.layout, loaded),
+            loaded_at=lake.manifest_time(loaded),
             table_version=version,
         )
 

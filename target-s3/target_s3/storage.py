@@ -2,7 +2,9 @@
 
 Both implementations offer the same few operations the sink, the manifest and
 the lake lock need: put a finished batch file (invisible until listed), tag
-files through their lifecycle, and compare-and-swap writes and deletes.
+files through their lifecycle (tags as target_s3.lake names them), and
+compare-and-swap writes and deletes; readers of the lake (the run summary)
+also list keys and write a plain document.
 Every S3 failure surfaces as one StorageError line naming the bucket or key.
 """
 
@@ -26,12 +28,10 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from target_s3.lake import STATUS_TAG, STATUS_TEMP, Status, status_tagging
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-STATUS_TEMP = "temp"
-STATUS_FINAL = "final"
-STATUS_OUTDATED = "outdated"
 
 # S3 answers a failed precondition with 412; a racing conditional write with 409.
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
@@ -64,11 +64,19 @@ class Storage(abc.ABC):
         """Store a finished file under `key`, still marked temporary (invisible)."""
 
     @abc.abstractmethod
-    def set_status(self, keys: Sequence[str], status: str) -> list[str]:
+    def set_status(self, keys: Sequence[str], status: Status) -> list[str]:
         """Mark files `final` or `outdated` (drives the bucket lifecycle rules).
 
         Idempotent. Returns the keys that no longer exist (nothing left to tag).
         """
+
+    @abc.abstractmethod
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys of the stored objects that start with `prefix`, sorted."""
+
+    @abc.abstractmethod
+    def write(self, key: str, body: bytes) -> None:
+        """Store a JSON document as it is, visible at once (never a batch file)."""
 
     @abc.abstractmethod
     def read(self, key: str) -> Versioned | None:
@@ -121,7 +129,7 @@ class LocalStorage(Storage):
         """Write a temp file, then move it into place; False if `create_only` and taken."""
         final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+        temp = final.with_name(f"{_TEMP_MARK}{final.name}.{uuid.uuid4().hex}.tmp")
         try:
             with temp.open("wb") as out:
                 write(out)
@@ -142,9 +150,24 @@ class LocalStorage(Storage):
     def put_file(self, key: str, source: IO[bytes]) -> None:
         self._replace(key, lambda out: shutil.copyfileobj(source, out, 1 << 20))
 
-    def set_status(self, keys: Sequence[str], status: str) -> list[str]:
+    def set_status(self, keys: Sequence[str], status: Status) -> list[str]:
         """Local files carry no tags: visibility is the manifest alone."""
         return [key for key in keys if not self.path(key).is_file()]
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Files being written (hidden temp names) are not listed, as on S3."""
+        folder = self.path(prefix.rsplit("/", 1)[0]) if "/" in prefix else self.root
+        if not folder.is_dir():
+            return []
+        keys = (
+            path.relative_to(self.root).as_posix()
+            for path in folder.rglob("*")
+            if path.is_file() and not path.name.startswith(_TEMP_MARK)
+        )
+        return sorted(key for key in keys if key.startswith(prefix))
+
+    def write(self, key: str, body: bytes) -> None:
+        self._replace(key, lambda out: out.write(body))
 
     def read(self, key: str) -> Versioned | None:
         try:
@@ -187,6 +210,9 @@ class LocalStorage(Storage):
 
     def describe(self, key: str) -> str:
         return str(self.path(key))
+
+
+_TEMP_MARK = "."  # a file being written is hidden until it is renamed into place
 
 
 def _sha256(body: bytes) -> str:
@@ -240,7 +266,7 @@ class S3Storage(Storage):
             self.client.head_bucket(Bucket=self.bucket)
             # head_bucket passes for read-only identities: prove we may write and tag.
             self.client.put_object(
-                Bucket=self.bucket, Key=probe_key, Body=b"", Tagging=f"status={STATUS_TEMP}"
+                Bucket=self.bucket, Key=probe_key, Body=b"", Tagging=status_tagging(STATUS_TEMP)
             )
             self.client.delete_object(Bucket=self.bucket, Key=probe_key)
 
@@ -284,22 +310,35 @@ class S3Storage(Storage):
     def put_file(self, key: str, source: IO[bytes]) -> None:
         with self._failures(key):
             self.client.upload_fileobj(
-                source, self.bucket, key, ExtraArgs={"Tagging": f"status={STATUS_TEMP}"}
+                source, self.bucket, key, ExtraArgs={"Tagging": status_tagging(STATUS_TEMP)}
             )
 
-    def set_status(self, keys: Sequence[str], status: str) -> list[str]:
+    def set_status(self, keys: Sequence[str], status: Status) -> list[str]:
         missing = []
         for key in keys:
             tag = functools.partial(
                 self.client.put_object_tagging,
                 Bucket=self.bucket,
                 Key=key,
-                Tagging={"TagSet": [{"Key": "status", "Value": status}]},
+                Tagging={"TagSet": [{"Key": STATUS_TAG, "Value": status}]},
             )
             with self._failures(key):
                 if self._tolerating(_MISSING_CODES, tag) is None:
                     missing.append(key)
         return missing
+
+    def list_keys(self, prefix: str) -> list[str]:
+        with self._failures(prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def write(self, key: str, body: bytes) -> None:
+        with self._failures(key):
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType="application/json"
+            )
 
     def read(self, key: str) -> Versioned | None:
         with self._failures(key):

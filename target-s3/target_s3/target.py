@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import sys
 import typing as t
-import uuid
 
 import msgspec
 from singer_sdk import typing as th
@@ -15,8 +14,10 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabiliti
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
-from target_s3.lake_lock import LOCK_NAME, LakeLock
-from target_s3.manifest import Layout, ManifestStore
+from target_s3 import lake
+from target_s3.lake import Layout
+from target_s3.lake_lock import LakeLock
+from target_s3.manifest_store import ManifestStore
 from target_s3.settings import (
     COMPRESSIONS,
     LOCK_TTL_BOUNDS,
@@ -25,11 +26,10 @@ from target_s3.settings import (
     read_settings,
     setting_errors,
 )
-from target_s3.sinks import RawLayerSink, iso_seconds, utc_now
+from target_s3.sinks import RawLayerSink, utc_now
 from target_s3.storage import StorageError, open_storage
 
 MIB = 1024 * 1024
-PROBE_KEY = "_target_s3_write_probe"
 
 
 class RawJSONReader(MsgSpecReader):
@@ -78,7 +78,7 @@ class TargetS3(Target):
             th.StringType,
             title="Key prefix",
             description="Top-level folder of the raw layer inside the lake.",
-            default="raw",
+            default=lake.DEFAULT_PREFIX,
         ),
         th.Property(
             "endpoint_url",
@@ -177,15 +177,14 @@ class TargetS3(Target):
         self.storage = open_storage(self._config_with_defaults())
         self.lake_lock = LakeLock(
             self.storage,
-            f"{self.settings.prefix}/{LOCK_NAME}",
+            lake.lock_key(self.settings.prefix),
             ttl_seconds=self.settings.lock_ttl_seconds,
             wait_seconds=self.settings.lock_wait_seconds,
         )
         self.manifests = ManifestStore(
-            self.storage, lambda: iso_seconds(utc_now()), guard=self.lake_lock.ensure_held
+            self.storage, lambda: lake.manifest_time(utc_now()), guard=self.lake_lock.ensure_held
         )
-        # A key of its own: concurrent writers must not delete each other's probe.
-        self.storage.check(f"{self.settings.prefix}/{PROBE_KEY}-{uuid.uuid4().hex}")
+        self.storage.check(lake.probe_key(self.settings.prefix))
 
     # Settings and storage ------------------------------------------------
 
@@ -227,9 +226,8 @@ class TargetS3(Target):
         # The first message of a run: take the lake before reading or writing it.
         self.lake_lock.acquire()
         # The contract: a non-empty bookmark_properties means the incremental layout.
-        bookmarks = message_dict.get("bookmark_properties") or []
         stream_name = message_dict["stream"]
-        self._layouts[stream_name] = "incremental" if bookmarks else "snapshot"
+        self._layouts[stream_name] = lake.layout_for(message_dict.get("bookmark_properties"))
         previous = self._sinks_active.get(stream_name)
         super()._process_schema_message(message_dict)
         current = self._sinks_active.get(stream_name)

@@ -12,8 +12,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from target_s3.lake import Manifest, ManifestFile
 from target_s3.lake_lock import LakeLockLostError
-from target_s3.manifest import Manifest, ManifestFile, ManifestStore
+from target_s3.manifest_store import ManifestStore
 from target_s3.storage import LocalStorage
 from target_s3.target import TargetS3
 

@@ -228,9 +228,9 @@ def test_a_waiting_writer_gets_the_lock_when_it_is_released(
 ) -> None:
     assert held.stdin is not None
     releaser = threading.Timer(1.0, held.stdin.close)
-    releaser.start()
-    waiting = make_lock(lake, wait=30)
+    waiting = make_lock(lake, wait=30)  # first: making an S3 client takes a while when busy
     started = time.monotonic()
+    releaser.start()
     try:
         waiting.acquire()
         assert time.monotonic() - started >= 0.9

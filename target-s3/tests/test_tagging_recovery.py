@@ -17,11 +17,11 @@ GAMES = "raw/games"
 # write, before tagging the files that write listed `final`.
 KILLED_BEFORE_FINAL_TAG = """
 import os, signal
-from target_s3 import manifest, storage
+from target_s3 import lake, manifest_store, storage
 from target_s3.target import TargetS3
 
 listed = False
-update = manifest.ManifestStore.update
+update = manifest_store.ManifestStore.update
 
 def update_then_arm(self, *args, **kwargs):
     global listed
@@ -31,12 +31,12 @@ def update_then_arm(self, *args, **kwargs):
 
 def tagging(set_status):
     def die_before_tagging_listed_files(self, keys, status):
-        if listed and status == storage.STATUS_FINAL:
+        if listed and status == lake.STATUS_FINAL:
             os.kill(os.getpid(), signal.SIGKILL)
         return set_status(self, keys, status)
     return die_before_tagging_listed_files
 
-manifest.ManifestStore.update = update_then_arm
+manifest_store.ManifestStore.update = update_then_arm
 storage.LocalStorage.set_status = tagging(storage.LocalStorage.set_status)
 storage.S3Storage.set_status = tagging(storage.S3Storage.set_status)
 TargetS3.cli()

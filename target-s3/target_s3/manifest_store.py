@@ -1,4 +1,4 @@
-"""The per-stream `_manifest.json`: the only list of files readers trust.
+"""Reading and changing the manifests (target_s3.lake) in one Storage.
 
 Every change is a read-modify-write that succeeds only if nobody else wrote in
 between (a conditional PUT on S3, a lock plus rename on disk); on a conflict
@@ -8,82 +8,21 @@ lose each other's entries.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
 
-from target_s3.storage import Storage
+from target_s3.lake import Layout, Manifest, is_manifest_key, layer_folder
+from target_s3.storage import Storage, StorageError
 
-MANIFEST_VERSION = 1
-MANIFEST_NAME = "_manifest.json"
 MAX_CONFLICT_RETRIES = 20
-
-Layout = Literal["snapshot", "incremental"]
 
 logger = logging.getLogger(__name__)
 
 
 class ManifestConflictError(Exception):
     """Too many concurrent writers kept winning the race for one manifest."""
-
-
-@dataclass(frozen=True)
-class ManifestFile:
-    """One live batch file."""
-
-    key: str
-    records: int
-    bytes: int
-    partition: str | None
-    loaded_at: str
-    table_version: int
-
-
-@dataclass
-class Manifest:
-    """The manifest document, field for field as in docs/contracts.md."""
-
-    stream: str
-    layout: Layout
-    table_version: int | None = None
-    generation: int = 0
-    updated_at: str | None = None
-    files: list[ManifestFile] = field(default_factory=list)
-    # Keys listed by a write whose `final` tagging may not have happened (the
-    # writer may have died right after the write); the next writer re-tags them.
-    untagged: list[str] = field(default_factory=list)
-    manifest_version: int = MANIFEST_VERSION
-
-    def to_json(self) -> bytes:
-        document: dict[str, Any] = {
-            "manifest_version": self.manifest_version,
-            "stream": self.stream,
-            "layout": self.layout,
-            "table_version": self.table_version,
-            "generation": self.generation,
-            "updated_at": self.updated_at,
-            "files": [asdict(item) for item in self.files],
-            "untagged": self.untagged,
-        }
-        return json.dumps(document, indent=2).encode() + b"\n"
-
-    @classmethod
-    def from_json(cls, body: bytes) -> Manifest:
-        document = json.loads(body)
-        return cls(
-            stream=document["stream"],
-            layout=document["layout"],
-            table_version=document.get("table_version"),
-            generation=int(document.get("generation", 0)),
-            updated_at=document.get("updated_at"),
-            files=[ManifestFile(**item) for item in document.get("files", [])],
-            untagged=list(document.get("untagged", [])),
-            manifest_version=int(document.get("manifest_version", MANIFEST_VERSION)),
-        )
 
 
 Change = Callable[[Manifest], bool]
@@ -132,3 +71,19 @@ class ManifestStore:
             f"gave up updating {self.storage.describe(key)} after "
             f"{MAX_CONFLICT_RETRIES} concurrent-write conflicts"
         )
+
+
+def read_manifests(storage: Storage, prefix: str) -> list[Manifest]:
+    """Every stream's manifest under `prefix` (both layouts), in key order."""
+    manifests = []
+    for key in storage.list_keys(layer_folder(prefix)):
+        if not is_manifest_key(key):
+            continue
+        current = storage.read(key)
+        if current is None:
+            continue  # deleted since the listing
+        try:
+            manifests.append(Manifest.from_json(current.body))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StorageError(f"{storage.describe(key)} is not a manifest: {exc!r}") from None
+    return manifests

@@ -28,8 +28,12 @@ import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
 
-# Words both Meltano and DuckDB read as a boolean.
-BOOLEAN_WORDS = frozenset({"true", "false", "1", "0", "yes", "no"})
+# The project's words for true and false (the tap's and the target's are the same,
+# tests/test_settings_vocabulary.py); DuckDB itself refuses `on` and `off`, so the
+# plugin hands it `true` or `false`.
+BOOLEAN_WORDS: dict[str, bool] = {"true": True, "1": True, "yes": True, "on": True}
+BOOLEAN_WORDS |= {"false": False, "0": False, "no": False, "off": False}
+BOOLEAN_SETTINGS = ("s3_use_ssl",)
 URL_STYLES = frozenset({"vhost", "path"})
 HOST_PORT = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?")
 MEMORY = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*([KMGT]i?B|B)\s*", re.IGNORECASE)
@@ -99,7 +103,7 @@ RULES: tuple[tuple[str, str, str, Callable[[str], bool]], ...] = (
         "s3_use_ssl",
         "IGDB_S3_USE_SSL",
         "must be true or false",
-        lambda v: v.lower() in BOOLEAN_WORDS,
+        lambda v: v.strip().lower() in BOOLEAN_WORDS,
     ),
 )
 
@@ -129,6 +133,12 @@ class Plugin(BasePlugin):
             if errors := setting_errors(values):
                 # A dbt error: dbt prints its message alone, without a traceback.
                 raise DbtRuntimeError("; ".join(errors))
+            settings = self.creds.settings or {}
+            for name in BOOLEAN_SETTINGS:
+                if name in settings:
+                    # dbt-duckdb sets each cursor's settings from this very mapping.
+                    word = str(settings[name]).strip().lower()
+                    settings[name] = "true" if BOOLEAN_WORDS[word] else "false"
         directories = plugin_config.get("mart_directories", [])
         if not isinstance(directories, list) or not all(isinstance(d, str) for d in directories):
             raise TypeError("igdb_lake plugin: mart_directories must be a list of strings")

@@ -66,3 +66,13 @@ def test_s3_reads_and_writes_stay_inside_the_cap(tmp_path: Path, igdb: Any) -> N
         "s3_uploader_max_filesize": "50GB",
         "enable_external_file_cache": "false",
     }
+
+
+def test_s3_use_ssl_takes_the_project_s_boolean_words(tmp_path: Path, igdb: Any) -> None:
+    """The words every plugin of the project reads as true or false (on and off
+    included, which DuckDB itself would refuse)."""
+    for word, expected in (("off", False), ("On", True), ("no", False), ("1", True)):
+        lake, project = igdb.local_project(tmp_path / word, extra_env={"IGDB_S3_USE_SSL": word})
+        lake.write_streams(igdb.sample_streams())
+        (row,) = project.show("select current_setting('s3_use_ssl') as s3_use_ssl")
+        assert row["s3_use_ssl"] is expected, word

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from igdb_emulator import Dataset, Emulator, EmulatorConfig
+from typing_extensions import override
 
 TAP = [sys.executable, "-m", "tap_igdb.tap"]
 
@@ -60,6 +61,7 @@ def serve(records: list[dict[str, Any]]) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(payload)
 
+        @override
         def log_message(self, *args: object) -> None:
             pass
 

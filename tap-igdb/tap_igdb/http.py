@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import requests
 from requests.adapters import HTTPAdapter
+from typing_extensions import override
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -39,12 +40,14 @@ def _sent() -> None:
 
 
 class _HTTPConnection(HTTPConnection):
+    @override
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().request(*args, **kwargs)
         _sent()
 
 
 class _HTTPSConnection(HTTPSConnection):
+    @override
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().request(*args, **kwargs)
         _sent()
@@ -59,6 +62,7 @@ class _HTTPSConnectionPool(HTTPSConnectionPool):
 
 
 class _Adapter(HTTPAdapter):
+    @override
     def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {

@@ -28,6 +28,8 @@ import typing as t
 from collections import deque
 from dataclasses import dataclass, replace
 
+from typing_extensions import override
+
 from tap_igdb.apicalypse import (
     Block,
     KeysetWindow,
@@ -331,9 +333,11 @@ class Opening(Job):
         self._page_size = reads[0].page_size
 
     @property
+    @override
     def reads(self) -> tuple[StreamRead, ...]:
         return self._reads
 
+    @override
     def blocks(self) -> list[Block]:
         self._page_size = min(read.page_size for read in self._reads)
         return [
@@ -341,6 +345,7 @@ class Opening(Job):
             for read in self._reads
         ]
 
+    @override
     def shrink(self) -> int | None:
         if self._page_size <= 1:
             return None
@@ -348,6 +353,7 @@ class Opening(Job):
             read.page_size = self._page_size // 2
         return self._page_size // 2
 
+    @override
     def answered(self, answers: list[Answer]) -> list[Job]:
         jobs: list[Job] = []
         for read, answer in zip(self._reads, answers, strict=True):
@@ -376,6 +382,7 @@ class Probe(Job):
         self.span = span
         self._boundaries = boundaries if span is not None else 0
 
+    @override
     def blocks(self) -> list[Block]:
         if not self.read.settings.use_multiquery and self.head:
             return self.head[:1]
@@ -388,6 +395,7 @@ class Probe(Job):
             ]
         return asks
 
+    @override
     def answered(self, answers: list[Answer]) -> list[Job]:
         return self.read.probe_answered(self, answers)
 
@@ -401,6 +409,7 @@ class RangeRead(Job):
         self.rank = cursor.rank
         self._page_size = read.page_size
 
+    @override
     def blocks(self) -> list[Block]:
         self._page_size = self.read.page_size
         window = self.cursor.window
@@ -413,12 +422,14 @@ class RangeRead(Job):
             for k in range(self.read.pages_for(self.cursor))
         ]
 
+    @override
     def shrink(self) -> int | None:
         if self._page_size <= 1:
             return None
         self.read.page_size = min(self.read.page_size, self._page_size // 2)
         return self.read.page_size
 
+    @override
     def answered(self, answers: list[Answer]) -> list[Job]:
         blocks = [_as_records(self.read.name, answer) for answer in answers]
         pages = [block for block in blocks if block.size]

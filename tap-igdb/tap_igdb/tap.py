@@ -16,6 +16,7 @@ from functools import cached_property
 import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_igdb.apicalypse import MAX_LIMIT, MAX_MULTIQUERY_BLOCKS
 from tap_igdb.auth import TwitchAuthenticator
@@ -170,6 +171,7 @@ class TapIGDB(Tap):
     ).to_dict()
 
     @classmethod
+    @override
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         """Run the CLI; a known failure ends the run with one line and exit code 1."""
         try:
@@ -177,6 +179,7 @@ class TapIGDB(Tap):
         except TapIGDBError as exc:
             raise click.ClickException(str(exc)) from None
 
+    @override
     def _reset_state_progress_markers(self) -> None:
         """Fetch the access token first: refused credentials end the run before the
         SDK writes its first message (a STATE that Meltano would store again).
@@ -187,11 +190,13 @@ class TapIGDB(Tap):
         self.authenticator.token()
         super()._reset_state_progress_markers()
 
+    @override
     def discover_streams(self) -> list[IGDBStream]:
         """Every IGDB endpoint this tap knows; selection happens in the catalog."""
         return [stream_type(tap=self, reader=self._started_reader) for stream_type in STREAM_TYPES]
 
     @property
+    @override
     def streams(self) -> dict[str, Stream]:
         """Dimensions before facts (the seed design's order): the FULL_TABLE lookups
         first, then the INCREMENTAL entities, each group by name as the SDK sorts them."""
@@ -248,6 +253,7 @@ class TapIGDB(Tap):
             )
         return self.reader
 
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Parse, fill in defaults and check the settings (settings.py); the problems
         become one clear line."""

@@ -7,6 +7,7 @@ import sys
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.encoding.simple import Message
+from typing_extensions import override
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -16,6 +17,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     target never waits on a state or version that sits in our buffer.
     """
 
+    @override
     def write_message(self, message: Message) -> None:
         """Write one message; flush unless it is a record."""
         sys.stdout.buffer.write(self.format_message(message))

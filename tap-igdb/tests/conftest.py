@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeAlias
 import pytest
 from igdb_emulator import Emulator
 from tap_igdb.tap import TapIGDB
+from typing_extensions import override
 
 JSONValue: TypeAlias = (
     Mapping[str, "JSONValue"] | Sequence["JSONValue"] | str | int | float | bool | None
@@ -96,6 +97,7 @@ def fake_server() -> Iterator[FakeServer]:
             self.end_headers()
             self.wfile.write(payload)
 
+        @override
         def log_message(self, *args: object) -> None:  # keep pytest output quiet
             pass
 

@@ -7,6 +7,7 @@ from igdb_emulator import Dataset, Emulator, EmulatorConfig
 from singer_sdk.testing import get_tap_test_class
 from singer_sdk.testing.runners import TapTestRunner
 from tap_igdb.tap import TapIGDB
+from typing_extensions import override
 
 # The SDK builds its test parameters (one per stream) from a tap made with this
 # config; no request is sent until the `runner` below syncs against the emulator.
@@ -18,6 +19,7 @@ _StandardTests = get_tap_test_class(
 # The SDK makes the test class at run time; mypy cannot take a variable as a base class.
 class TestTapIGDB(_StandardTests):  # type: ignore[misc, valid-type]
     @pytest.fixture(scope="class")
+    @override  # the SDK's runner, which would sync against IGDB itself
     def runner(self) -> Iterator[TapTestRunner]:
         with Emulator(Dataset.samples(), EmulatorConfig.unthrottled()) as emu:
             runner = TapTestRunner(

@@ -25,10 +25,11 @@ from target_s3 import lake
 from target_s3.batch_file import BatchFile
 from target_s3.lake import STATUS_FINAL, STATUS_OUTDATED, Layout, Manifest, ManifestFile
 from target_s3.manifest_store import ManifestStore
+from target_s3.settings import Settings
 from target_s3.storage import Storage
 
 if t.TYPE_CHECKING:
-    from target_s3.target import TargetS3
+    from singer_sdk.target_base import Target
 
 
 def utc_now() -> dt.datetime:
@@ -36,24 +37,34 @@ def utc_now() -> dt.datetime:
 
 
 class RawLayerSink(Sink):
-    """Writes one stream into the raw layer and keeps its manifest."""
+    """Writes one stream into the raw layer and keeps its manifest.
+
+    Besides the SDK's arguments it is given, explicitly, everything it writes
+    with: the lake's storage and manifest store, the settings, and the layout
+    the stream's SCHEMA message asked for (target_s3.lake.layout_for).
+    """
 
     def __init__(
         self,
-        target: TargetS3,
+        target: Target,
         stream_name: str,
         schema: dict[str, t.Any],
         key_properties: t.Sequence[str] | None,
+        *,
+        storage: Storage,
+        manifests: ManifestStore,
+        settings: Settings,
+        layout: Layout,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
-        self.storage: Storage = target.storage
-        self.manifests: ManifestStore = target.manifests
-        self.layout: Layout = target.stream_layout(stream_name)
-        self._prefix = target.settings.prefix
-        self.manifest_key = lake.manifest_key(self._prefix, stream_name, self.layout)
-        self._gzip = target.settings.compression == "gzip"
-        self._max_records = target.settings.batch_size_records
-        self._max_bytes = target.settings.batch_size_bytes
+        self.storage = storage
+        self.manifests = manifests
+        self.layout = layout
+        self._prefix = settings.prefix
+        self.manifest_key = lake.manifest_key(self._prefix, stream_name, layout)
+        self._gzip = settings.compression == "gzip"
+        self._max_records = settings.batch_size_records
+        self._max_bytes = settings.batch_size_bytes
         self._batch: BatchFile | None = None
         # The version records are stamped with when no ACTIVATE_VERSION is open.
         self._append_version: int | None = None

@@ -170,7 +170,6 @@ class TargetS3(Target):
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
-        self._layouts: dict[str, Layout] = {}
         self._emittable_state: dict[str, t.Any] | None = None
         self._emitted_state: dict[str, t.Any] | None = None
         self.settings = read_settings(self._config_with_defaults())
@@ -208,9 +207,6 @@ class TargetS3(Target):
             raise ConfigValidationError(errors[0], errors=errors)
         return errors or super()._validate_config(raise_errors=raise_errors)
 
-    def stream_layout(self, stream_name: str) -> Layout:
-        return self._layouts.get(stream_name, "snapshot")
-
     # Run ------------------------------------------------------------------
 
     def process_endofpipe(self) -> None:
@@ -223,23 +219,63 @@ class TargetS3(Target):
     # Messages ------------------------------------------------------------
 
     def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
+        """A new sink when the stream is new or its schema or key properties changed.
+
+        As the SDK's, except that the sink is created here with its layout,
+        which only the SCHEMA message carries (its bookmark_properties).
+        """
         # The first message of a run: take the lake before reading or writing it.
         self.lake_lock.acquire()
-        # The contract: a non-empty bookmark_properties means the incremental layout.
+        self._assert_line_requires(message_dict, requires={"stream", "schema"})
+        self._assert_line_requires(message_dict["schema"], requires={"properties"})
         stream_name = message_dict["stream"]
-        self._layouts[stream_name] = lake.layout_for(message_dict.get("bookmark_properties"))
-        previous = self._sinks_active.get(stream_name)
-        super()._process_schema_message(message_dict)
-        current = self._sinks_active.get(stream_name)
+        schema = message_dict["schema"]
+        key_properties = message_dict.get("key_properties")
+        previous = t.cast("RawLayerSink | None", self._sinks_active.get(stream_name))
         if (
-            isinstance(previous, RawLayerSink)
-            and isinstance(current, RawLayerSink)
-            and current is not previous
-            and previous.open_version is not None
+            previous is not None
+            and previous.original_schema == schema
+            and previous.key_properties == list(key_properties or [])
         ):
+            return
+        # The SDK's other message handlers find a stream's sink through its map.
+        self.mapper.register_raw_stream_schema(stream_name, schema, key_properties)
+        if previous is not None:
+            self.logger.info("Schema or key properties for '%s' changed: new sink", stream_name)
+            self._sinks_to_clear.append(self._sinks_active.pop(stream_name))
+        current = self._add_raw_layer_sink(
+            stream_name,
+            schema,
+            key_properties,
+            lake.layout_for(message_dict.get("bookmark_properties")),
+        )
+        if previous is not None and previous.open_version is not None:
             # A schema change mid-version must not forget the open version.
             self.drain_one(previous)
             current.adopt_version(previous)
+
+    def _add_raw_layer_sink(
+        self,
+        stream_name: str,
+        schema: dict[str, t.Any],
+        key_properties: t.Sequence[str] | None,
+        layout: Layout,
+    ) -> RawLayerSink:
+        """The SDK's `add_sink`, giving the sink what it writes with (as SQLTarget's
+        `add_sqlsink` gives its sinks their connector)."""
+        sink = RawLayerSink(
+            self,
+            stream_name,
+            schema,
+            key_properties,
+            storage=self.storage,
+            manifests=self.manifests,
+            settings=self.settings,
+            layout=layout,
+        )
+        sink.setup()
+        self._sinks_active[stream_name] = sink
+        return sink
 
     def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
         """Write the record as the tap sent it, skipping the SDK's per-record work.

@@ -107,3 +107,32 @@ def test_state_is_emitted_only_after_its_records_are_listed(
         target.stdin.close()
         target.wait(timeout=60)
     assert target.returncode == 0
+
+
+def with_property(schema_line: str, name: str) -> str:
+    message = json.loads(schema_line)
+    message["schema"]["properties"][name] = {"type": ["string", "null"]}
+    return json.dumps(message)
+
+
+def test_a_schema_change_mid_version_keeps_the_open_version(lake: Any, singer: Any) -> None:
+    lines = singer.lines("games_full_refresh.singer", version=2_000_000_000_000)
+    sent = [json.loads(line)["record"]["id"] for line in lines if '"RECORD"' in line]
+    changed = [*lines[:40], with_property(lines[0], "storyline"), *lines[40:]]
+
+    lake.run(changed, batch_size_records=30)
+
+    manifest = lake.manifest(GAMES)
+    assert manifest is not None
+    assert manifest["table_version"] == 2_000_000_000_000
+    assert [record["id"] for record in lake.records(GAMES)] == sent  # both sinks' files
+
+
+def test_the_same_schema_again_keeps_the_sink_and_its_batch(lake: Any, singer: Any) -> None:
+    lines = singer.lines("games_incremental.singer")
+
+    lake.run([*lines[:40], lines[0], *lines[40:]])
+
+    manifest = lake.manifest(GAMES)
+    assert manifest is not None
+    assert [item["records"] for item in manifest["files"]] == [100]  # one batch, not two

@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,36 @@ def test_views_over_the_parquet_marts_replace_an_older_build_s_tables(
         "dim_games": "VIEW",
     }
     igdb.assert_rows_equal(project.dim_games(duckdb_connection), igdb.expected_dim_games(streams))
+
+
+# information_schema's names for the types the contract spells short.
+TYPE_ALIASES = {"timestamp with time zone": "timestamptz"}
+
+
+def test_raw_views_and_staging_models_have_the_contract_s_columns(built: Any) -> None:
+    """What DuckDB really built: each raw view has its source table's columns and
+    types, each staging model its generated YAML's columns, in that order."""
+    project, _, _ = built
+    rows = project.show(
+        "select table_schema, table_name, column_name, data_type"
+        " from information_schema.columns"
+        " where table_schema = 'igdb_raw' or table_name like 'stg_igdb__%'"
+        " order by table_schema, table_name, ordinal_position"
+    )
+    built_columns: dict[str, list[tuple[str, str]]] = {}
+    for row in rows:
+        kind = TYPE_ALIASES.get(row["data_type"].lower(), row["data_type"].lower())
+        built_columns.setdefault(row["table_name"], []).append((row["column_name"], kind))
+
+    staging = Path(__file__).resolve().parents[1] / "models" / "staging" / "igdb"
+    (source,) = yaml.safe_load((staging / "_igdb__sources.yml").read_text())["sources"]
+    tables = [table for table in source["tables"] if table.get("columns")]
+    assert len(tables) >= 21
+    for table in tables:
+        declared = [(c["name"], c["data_type"].lower()) for c in table["columns"]]
+        assert built_columns[table["name"]] == declared, table["name"]
+        (model,) = yaml.safe_load((staging / f"stg_igdb__{table['name']}.yml").read_text())[
+            "models"
+        ]
+        staged = [column for column, _ in built_columns[model["name"]]]
+        assert staged == [column["name"] for column in model["columns"]], model["name"]

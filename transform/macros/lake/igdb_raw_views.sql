@@ -97,7 +97,7 @@
             {%- endfor %}
             manifest_files._igdb_loaded_at,
             manifest_files._igdb_file_key,
-            manifest_files._igdb_file_position,
+            manifest_files._igdb_file_position::bigint as _igdb_file_position,
             records._igdb_row
         from records
         inner join manifest_files on records._igdb_file_path = manifest_files._igdb_file_path

@@ -1,4 +1,4 @@
-"""IGDB v4 streams: declarations only (transport and paging live in client.py).
+"""IGDB v4 streams: declarations only (requests in transport.py, paging in plan.py).
 
 Replication choice per endpoint:
 - INCREMENTAL on `updated_at` (unix seconds): the large entities that carry it.

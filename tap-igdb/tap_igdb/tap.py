@@ -239,14 +239,21 @@ class TapIGDB(Tap):
 
     @cached_property
     def reader(self) -> RunReader:
-        """One reader for the run: it requests every selected stream ahead of the SDK."""
+        """One reader for the run: it requests every selected stream ahead of the SDK.
+
+        Built on first use, as are the token, limiter and transport: discovery builds
+        the streams, and must work with settings a run would refuse."""
         return RunReader(
             ReadSettings.from_config(self.config), self.limiter, self.transport, self.logger
         )
 
     def _started_reader(self) -> RunReader:
         """The reader, as the streams get it: when a sync's first stream asks (nothing
-        is being read yet), the reads of every selected stream open, in sync order."""
+        is being read yet), the reads of every selected stream open, in sync order.
+
+        Not before the first stream syncs: a read starts by working out the stream's
+        starting point, which creates its entry in the state the SDK writes first.
+        """
         if not self.reader.reading:
             self.reader.open(
                 [s for s in self.streams.values() if isinstance(s, IGDBStream) and s.selected]

@@ -1,6 +1,9 @@
 """Shared fixtures: a tiny scriptable HTTP server on 127.0.0.1 for unit tests.
 
-Behaviour tests use the real IGDB emulator (`igdb_emulator` fixtures) instead.
+Behaviour tests use the real IGDB emulator instead: its fixtures
+(`igdb_emulator`, `igdb_emulator_factory`) come from igdb-emulator's pytest11 entry
+point. Nothing else is needed from outside tap-igdb/ (no root conftest.py or
+tests/), so `cd tap-igdb && ../.venv/bin/pytest` runs on its own.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Transport, paging and error handling of IGDBStream, against a scripted local server."""
+"""Requests, paging and error handling of a whole run, against a scripted local server."""
 
 from __future__ import annotations
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import tap_igdb
 
 PACKAGE = Path(tap_igdb.__file__).parent
+README = PACKAGE.parent / "README.md"
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -48,3 +50,24 @@ def test_no_module_imports_one_that_imports_it_back() -> None:
         chain = " imports ".join(reversed(cycle.args[1]))
         raise AssertionError(f"import cycle: {chain}") from None
     assert not [name for name, imports in graph.items() if "tap_igdb.tap" in imports]
+
+
+def readme_layers() -> list[set[str]]:
+    """The modules on each line of the README's picture, top line first."""
+    section = README.read_text().split("## Modules", 1)[1]
+    picture = section.split("```", 2)[1]
+    return [
+        {f"tap_igdb.{name}" for name in re.findall(r"(\w+)\.py", line)}
+        for line in picture.splitlines()
+        if line.strip()
+    ]
+
+
+def test_the_readme_pictures_every_module_above_what_it_imports() -> None:
+    graph = import_graph()
+    layers = readme_layers()
+    assert sorted(name for layer in layers for name in layer) == sorted(graph)
+    for depth, layer in enumerate(layers):
+        below = set().union(*layers[depth + 1 :])
+        for name in sorted(layer):
+            assert graph[name] <= below, f"{name} imports {sorted(graph[name] - below)}"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 
 class Progress:
-    """Logs at most once per `interval` seconds; call `advance` as pages arrive."""
+    """Logs at most once per `interval` seconds; call `advance` as responses arrive."""
 
     def __init__(
         self,

@@ -2,9 +2,10 @@
 
 IGDB allows 4 request starts per second and 8 open requests, so a run is as fast as
 it keeps those slots busy, while the SDK syncs streams one after another. The reader
-therefore reads ahead: when the SDK asks for a stream's records, every selected
-stream's first requests (plan.py) are made at once, and requests of later streams
-fill the slots the current stream leaves idle. Jobs run probes first, then in stream
+therefore reads ahead: when the SDK asks for the first stream's records, the tap
+opens the reads of every selected stream, their first requests (plan.py) are made at
+once, and requests of later streams fill the slots the current stream leaves idle.
+Requests go out through the run's transport (transport.py). Jobs run probes first, then in stream
 order and id order, on `max_open_requests` threads that share the run's limiter.
 
 A worker picks its job only once the limiter lets it start (one worker at a time
@@ -58,7 +59,7 @@ IDLE_SECONDS = 2.0
 """A worker with nothing to do for this long ends (a new one starts with new work)."""
 BUFFERED_BYTES = 64 * 1024 * 1024
 """Raw JSON read ahead, all streams together, beyond which only the stream the SDK is
-syncing gets new requests (~11 full pages of games). Enough for the next streams'
+syncing gets new requests (~11 full responses of games). Enough for the next streams'
 responses to wait while a slow last range holds up the current one."""
 TIMINGS_KEPT = 8
 """Requests of each kind whose durations tell whether the source is latency-bound."""

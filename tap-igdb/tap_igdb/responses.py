@@ -4,7 +4,7 @@ A worker thread only skims a response: it checks that the JSON is whole and read
 what paging needs (how many records each block holds, the last id, a count). The
 records themselves stay as slices of the response body (`msgspec.Raw`, no copy) and
 are decoded on the main thread, one response at a time, just before they are sent
-on. A decoded page of 5,000 games takes ~21 MB against ~6 MB of JSON, so holding
+on. A decoded response of 5,000 games takes ~21 MB against ~6 MB of JSON, so holding
 JSON rather than dicts per worker keeps the tap's memory small and flat.
 """
 

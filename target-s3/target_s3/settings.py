@@ -1,7 +1,21 @@
-"""Settings checks: one line per bad setting, each naming it, in one style.
+"""target-s3's settings in one pass: parse, check against the schema, check across fields.
 
-The target runs these before the SDK's JSON-schema validation, whose messages
-differ in style and would echo a secret's value.
+1. Parse. Meltano passes integer and boolean settings through as strings
+   (`kind: string` in load/target-s3.meltano.yml: its own cast fails on `abc`
+   with a traceback naming no setting, and turns any unknown word into false).
+   Strings that read as an integer, or as one of `BOOLEAN_WORDS`, become one;
+   a null setting is unset. Anything else is left for step 2 to name.
+2. The SDK's JSON-schema validator checks every type, bound and allowed value,
+   which the target's `config_jsonschema` declares once, and fills in the
+   defaults.
+3. Cross-field checks: what a schema cannot say (`bucket` or `local_path`, a
+   key id with its secret, the endpoint URL's shape, the bucket name's rules,
+   a non-empty prefix).
+
+Each problem is one line naming the setting, in one style,
+`setting 'NAME' must ..., got VALUE`, worded from the schema; a secret's value
+(`secret: true`) is never shown. The SDK's own messages differ in style and
+would echo a secret.
 """
 
 from __future__ import annotations
@@ -11,22 +25,30 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-COMPRESSIONS = ("gzip", "none")
-SECRETS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
-STRINGS = ("bucket", "local_path", "prefix", "endpoint_url", "region", *sorted(SECRETS))
-# Meltano's and the Singer SDK's words for true, and their opposites.
-BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "on": True}
-BOOLEAN_WORDS |= {"false": False, "0": False, "no": False, "off": False}
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
+
+# The project's words for true and false (case and surrounding spaces aside).
+BOOLEAN_WORDS: dict[str, bool] = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+INTEGER = re.compile(r"[+-]?\d+")
 # S3's rules for a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-# Inclusive bounds of the lake lock's settings (seconds); a day at most.
-LOCK_WAIT_BOUNDS = (0, 86_400)
-LOCK_TTL_BOUNDS = (30, 86_400)  # renewed every third: at least every 10 s
+
+# The SDK's config validator: it fills in the defaults as it checks.
+_Validator = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The validated settings the sinks need (no secrets in here)."""
+    """The checked settings the sinks and the lake lock need (no secrets in here)."""
 
     prefix: str
     compression: str
@@ -35,87 +57,73 @@ class Settings:
     lock_wait_seconds: int
     lock_ttl_seconds: int
 
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
+        """From a config that passed `check_config` (so defaults are in)."""
+        return cls(
+            prefix=str(config["prefix"]).strip("/"),
+            compression=config["compression"],
+            batch_size_records=config["batch_size_records"],
+            batch_size_bytes=config["batch_size_bytes"],
+            lock_wait_seconds=config["lock_wait_seconds"],
+            lock_ttl_seconds=config["lock_ttl_seconds"],
+        )
 
-def read_settings(config: t.Mapping[str, t.Any]) -> Settings:
-    """The sinks' settings from a config already checked by `setting_errors`."""
-    return Settings(
-        prefix=str(config["prefix"]).strip("/"),
-        compression=config["compression"],
-        batch_size_records=config["batch_size_records"],
-        batch_size_bytes=config["batch_size_bytes"],
-        lock_wait_seconds=config["lock_wait_seconds"],
-        lock_ttl_seconds=config["lock_ttl_seconds"],
-    )
+
+def check_config(config: t.MutableMapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
+    """The settings pass over `config`, in place (values parsed, defaults in); its problems."""
+    for name in [name for name, value in config.items() if value is None]:
+        del config[name]  # unset: its default applies
+    config.update(parsed_strings(config, schema))
+    return schema_errors(config, schema) or cross_field_errors(config)
 
 
 def parsed_strings(
     config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]
 ) -> dict[str, t.Any]:
-    """The integer and boolean settings given as strings that read as one, parsed.
-
-    Meltano passes them through as strings (`kind: string` in
-    load/target-s3.meltano.yml): its own cast fails on `abc` with a traceback
-    naming no setting, and turns any unknown word into false. Strings that do
-    not parse stay as they are, for `setting_errors` to name.
-    """
+    """The integer and boolean settings given as strings that read as one, parsed."""
     parsed: dict[str, t.Any] = {}
     for name, value in config.items():
         if not isinstance(value, str):
             continue
-        kinds = schema["properties"].get(name, {}).get("type", [])
+        kinds = _kinds(schema["properties"].get(name, {}))
         word = value.strip().lower()
-        if "integer" in kinds and re.fullmatch(r"[+-]?\d+", word):
+        if "integer" in kinds and INTEGER.fullmatch(word):
             parsed[name] = int(word)
         elif "boolean" in kinds and word in BOOLEAN_WORDS:
             parsed[name] = BOOLEAN_WORDS[word]
     return parsed
 
 
-def setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    """What is wrong with `config` (defaults applied), one message per bad setting."""
-    return _kind_and_range_errors(config) or _consistency_errors(
-        config
-    )  # values need the right types
-
-
-def _kind_and_range_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    errors = [
-        _message(config, name, "be a string")
-        for name in STRINGS
-        if config.get(name) is not None and not isinstance(config[name], str)
+def schema_errors(config: t.MutableMapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
+    """What the SDK's validator finds, one line per setting, in schema order."""
+    found = list(_Validator(schema).iter_errors(config))
+    if any(not error.path for error in found):
+        return ["the settings must be a JSON object of the target's settings"]
+    bad = {str(error.path[0]) for error in found}
+    properties = schema["properties"]
+    return [
+        _message(name, _rule(spec), config.get(name), secret=bool(spec.get("secret")))
+        for name, spec in properties.items()
+        if name in bad
     ]
-    for name in ("batch_size_records", "batch_size_bytes"):
-        if not _is_int(config.get(name)) or config[name] < 1:
-            errors.append(_message(config, name, "be a positive integer"))
-    if not _is_int(config.get("max_retries")) or config["max_retries"] < 0:
-        errors.append(_message(config, "max_retries", "be an integer of zero or more"))
-    for name, (low, high) in (
-        ("lock_wait_seconds", LOCK_WAIT_BOUNDS),
-        ("lock_ttl_seconds", LOCK_TTL_BOUNDS),
-    ):
-        if not _is_int(config.get(name)) or not low <= config[name] <= high:
-            errors.append(_message(config, name, f"be an integer from {low} to {high}"))
-    if not isinstance(config.get("validate_records"), bool):
-        errors.append(_message(config, "validate_records", "be true or false"))
-    if config.get("compression") not in COMPRESSIONS:
-        errors.append(_message(config, "compression", "be 'gzip' or 'none'"))
-    return errors
 
 
-def _consistency_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+def cross_field_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """What a schema cannot say; `config` has passed `schema_errors`."""
     errors = []
     if not config.get("bucket") and not str(config.get("local_path") or "").strip():
         errors.append("setting 'local_path' must not be empty when 'bucket' is empty")
     bucket = config.get("bucket")
     if bucket and not BUCKET_NAME.fullmatch(bucket):
         rule = "be an S3 bucket name (3 to 63 lowercase letters, digits, dots or hyphens)"
-        errors.append(_message(config, "bucket", rule))
+        errors.append(_message("bucket", rule, bucket))
     if not str(config.get("prefix") or "").strip("/"):
         errors.append("setting 'prefix' must not be empty")
     endpoint = config.get("endpoint_url")
     if endpoint and not _is_http_url(endpoint):
         rule = "be an http(s) URL such as http://127.0.0.1:8333"
-        errors.append(_message(config, "endpoint_url", rule))
+        errors.append(_message("endpoint_url", rule, endpoint))
     key_id, secret = config.get("aws_access_key_id"), config.get("aws_secret_access_key")
     if key_id and not secret:
         errors.append(
@@ -128,13 +136,37 @@ def _consistency_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     return errors
 
 
-def _message(config: t.Mapping[str, t.Any], name: str, rule: str) -> str:
-    got = "" if name in SECRETS else f", got {config.get(name)!r}"  # never show a secret
+def _kinds(spec: t.Mapping[str, t.Any]) -> list[str]:
+    kinds = spec.get("type", [])
+    return [kinds] if isinstance(kinds, str) else list(kinds)
+
+
+def _rule(spec: t.Mapping[str, t.Any]) -> str:
+    """What a value of this setting must be, from its JSON schema."""
+    kinds = _kinds(spec)
+    if "enum" in spec:
+        return "be " + " or ".join(repr(value) for value in spec["enum"] if value is not None)
+    if "integer" in kinds:
+        return _integer_rule(spec.get("minimum"), spec.get("maximum"))
+    if "boolean" in kinds:
+        return "be true or false"
+    if "string" in kinds:
+        return "be a string"
+    return "be " + " or ".join(f"a JSON {kind}" for kind in kinds if kind != "null")
+
+
+def _integer_rule(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"be an integer from {low} to {high}"
+    if low is not None:
+        words = {0: "be an integer of zero or more", 1: "be a positive integer"}
+        return words.get(low, f"be an integer of {low} or more")
+    return "be an integer" if high is None else f"be an integer of {high} or less"
+
+
+def _message(name: str, rule: str, value: t.Any, *, secret: bool = False) -> str:
+    got = "" if secret else f", got {value!r}"  # never show a secret
     return f"setting '{name}' must {rule}{got}"
-
-
-def _is_int(value: t.Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_http_url(value: str) -> bool:

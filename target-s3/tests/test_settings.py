@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import subprocess
 from typing import Any
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
+from target_s3.settings import BOOLEAN_WORDS
 from target_s3.target import TargetS3
 
 GAMES_INPUT = "games_incremental.singer"
@@ -90,3 +93,69 @@ def test_integers_and_booleans_given_as_strings_are_parsed(local_lake: Any) -> N
     assert target.settings.batch_size_records == 2
     assert target.config["max_retries"] == 0
     assert target.config["validate_records"] is False
+
+
+def test_the_boolean_vocabulary_is_the_projects() -> None:
+    """The same words in every plugin (a root test compares the tap's and dbt's)."""
+    assert BOOLEAN_WORDS == {
+        "true": True,
+        "1": True,
+        "yes": True,
+        "on": True,
+        "false": False,
+        "0": False,
+        "no": False,
+        "off": False,
+    }
+
+
+@pytest.mark.parametrize(("word", "meaning"), [(" YES ", True), ("On", True), ("OFF", False)])
+def test_boolean_words_are_read_whatever_their_case_and_spacing(
+    word: str, meaning: bool, local_lake: Any
+) -> None:
+    target = TargetS3(config={**local_lake.config, "validate_records": word})
+    assert target.config["validate_records"] is meaning
+
+
+def test_every_integer_setting_declares_its_bounds_in_the_schema() -> None:
+    builtin: dict[str, Any] = {"properties": {}}
+    TargetS3.append_builtin_config(builtin)  # the SDK's own settings, such as batch_size_rows
+    properties = TargetS3.config_jsonschema["properties"]
+    integers = [
+        name
+        for name, spec in properties.items()
+        if "integer" in spec["type"] and name not in builtin["properties"]
+    ]
+    assert "batch_size_records" in integers
+    assert [name for name in integers if "minimum" not in properties[name]] == []
+
+
+def test_the_bounds_come_from_the_schema_alone(
+    local_lake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Declared once: a bound changed in the schema changes the check and its message."""
+    schema = copy.deepcopy(TargetS3.config_jsonschema)
+    schema["properties"]["lock_wait_seconds"]["maximum"] = 60
+    monkeypatch.setattr(TargetS3, "config_jsonschema", schema)
+
+    with pytest.raises(ConfigValidationError) as raised:
+        TargetS3(config={**local_lake.config, "lock_wait_seconds": "61"})
+
+    assert raised.value.errors == [
+        "setting 'lock_wait_seconds' must be an integer from 0 to 60, got 61"
+    ]
+
+
+def test_several_bad_settings_are_one_line_each_and_a_secret_is_never_shown(
+    local_lake: Any,
+) -> None:
+    bad = {"max_retries": "many", "compression": "zip", "aws_session_token": 42}
+
+    with pytest.raises(ConfigValidationError) as raised:
+        TargetS3(config={**local_lake.config, **bad})
+
+    assert raised.value.errors == [
+        "setting 'aws_session_token' must be a string",
+        "setting 'compression' must be 'gzip' or 'none', got 'zip'",
+        "setting 'max_retries' must be an integer of zero or more, got 'many'",
+    ]

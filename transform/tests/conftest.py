@@ -12,7 +12,6 @@ import datetime as dt
 import gzip
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +22,7 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner
 from igdb_emulator.samples import samples_dir
+from target_s3 import lake
 
 from tests.support.dim_games import (
     Records,
@@ -111,14 +111,12 @@ class RawLake:
         self.clock += dt.timedelta(**delta) if delta else dt.timedelta(seconds=1)
         return self.clock
 
-    def _stream_dir(self, stream: str) -> str:
-        if stream in self.incremental_streams:
-            return f"{self.prefix}/{stream}"
-        return f"{self.prefix}/dimensions/{stream}"
+    def _layout(self, stream: str) -> lake.Layout:
+        return "incremental" if stream in self.incremental_streams else "snapshot"
 
-    def manifest(self, stream: str) -> dict[str, Any] | None:
-        body = self.store.get(f"{self._stream_dir(stream)}/_manifest.json")
-        return json.loads(body) if body is not None else None
+    def manifest(self, stream: str) -> lake.Manifest | None:
+        body = self.store.get(lake.manifest_key(self.prefix, stream, self._layout(stream)))
+        return lake.Manifest.from_json(body) if body is not None else None
 
     def write_batch(
         self,
@@ -132,51 +130,36 @@ class RawLake:
         replaces the manifest's files; otherwise the file is appended."""
         now = self.tick()
         manifest = self.manifest(stream)
-        incremental = stream in self.incremental_streams
+        layout = self._layout(stream)
+        incremental = layout == "incremental"
         if table_version is None:
-            if manifest is not None and incremental:
-                table_version = int(manifest["table_version"])
+            if manifest is not None and manifest.table_version is not None and incremental:
+                table_version = manifest.table_version
             else:
                 table_version = int(now.timestamp() * 1000)
-        stamp = now.strftime("%Y%m%dT%H%M%SZ")
-        name = f"batch-{stamp}-{uuid.uuid4()}.jsonl" + (".gz" if compress else "")
-        partition = f"dt={now:%Y-%m-%d}"
-        stream_dir = self._stream_dir(stream)
-        key = f"{stream_dir}/{partition}/{name}" if incremental else f"{stream_dir}/{name}"
+        key = lake.batch_key(self.prefix, stream, layout, now, gzip=compress)
         extracted = now.isoformat().replace("+00:00", "Z")
-        lines = "".join(
-            json.dumps({**r, "_sdc_extracted_at": extracted, "_sdc_table_version": table_version})
-            + "\n"
-            for r in records
-        ).encode()
+        metadata = {lake.EXTRACTED_AT: extracted, lake.TABLE_VERSION: table_version}
+        lines = "".join(json.dumps({**r, **metadata}) + "\n" for r in records).encode()
         body = gzip.compress(lines) if compress else lines
         self.store.put(key, body)
 
-        entry = {
-            "key": key,
-            "records": len(records),
-            "bytes": len(body),
-            "partition": partition if incremental else None,
-            "loaded_at": extracted,
-            "table_version": table_version,
-        }
-        keep = manifest is not None and incremental and manifest["table_version"] == table_version
-        files = [*manifest["files"], entry] if keep and manifest else [entry]
-        generation = (manifest["generation"] if manifest else 0) + 1
-        self.store.put(
-            f"{stream_dir}/_manifest.json",
-            json.dumps(
-                {
-                    "manifest_version": 1,
-                    "stream": stream,
-                    "layout": "incremental" if incremental else "snapshot",
-                    "table_version": table_version,
-                    "generation": generation,
-                    "updated_at": extracted,
-                    "files": files,
-                }
-            ).encode(),
+        entry = lake.ManifestFile(
+            key=key,
+            records=len(records),
+            bytes=len(body),
+            partition=lake.partition(layout, now),
+            loaded_at=lake.manifest_time(now),
+            table_version=table_version,
         )
+        generation = (manifest.generation if manifest else 0) + 1
+        if manifest is None or not incremental or manifest.table_version != table_version:
+            manifest = lake.Manifest(stream=stream, layout=layout)
+        manifest.files.append(entry)
+        manifest.table_version = table_version
+        manifest.generation = generation
+        manifest.updated_at = lake.manifest_time(now)
+        self.store.put(lake.manifest_key(self.prefix, stream, layout), manifest.to_json())
         return key
 
     def write_streams(self, streams: Streams, *, batch_size: int = 0) -> None:

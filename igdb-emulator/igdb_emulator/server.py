@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from typing_extensions import override
+
 from igdb_emulator.apicalypse import ApicalypseError, Query, parse_multiquery, parse_query
 from igdb_emulator.auth import TokenError, TokenRegistry
 from igdb_emulator.changes import DayChange, advance_day, change_during_read, check_change
@@ -476,17 +478,20 @@ class _Server(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         super().__init__(address, handler)
 
+    @override
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
 
+    @override
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (its request timed out, it was killed) is not our error."""
         if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
             return
         super().handle_error(request, client_address)
 
+    @override
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
             self._connections.discard(request)
@@ -512,6 +517,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: _Server
 
+    @override
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default access log: its request lines carry query-string secrets."""
 

@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 import yaml
 from igdb_emulator import Dataset, Emulator, EmulatorConfig
+from typing_extensions import override
 
 from tests.e2e.conftest import MAIN_JOB, Pipeline, pipeline_environment
 from tests.support.meltano_env import ROOT, isolated_environment
@@ -76,6 +77,7 @@ class Bad:
     others: Mapping[str, str] = field(default_factory=dict)  # other variables it sets
     secret: bool = False  # its value must never be printed
 
+    @override
     def __str__(self) -> str:
         shown = "(unset)" if self.value is None else repr(self.value)
         if isinstance(self.value, int):  # only a config file can say it

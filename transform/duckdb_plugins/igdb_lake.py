@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
+from typing_extensions import override
 
 # The project's words for true and false (the tap's and the target's are the same,
 # tests/test_settings_vocabulary.py); DuckDB itself refuses `on` and `off`, so the
@@ -124,6 +125,7 @@ def setting_errors(values: Mapping[str, str]) -> list[str]:
 class Plugin(BasePlugin):
     """Loads httpfs and creates the local mart directories."""
 
+    @override
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         """Check the settings; read the directories to create under a local mart root."""
         if self.creds is not None:
@@ -144,12 +146,14 @@ class Plugin(BasePlugin):
             raise TypeError("igdb_lake plugin: mart_directories must be a list of strings")
         self.mart_directories: list[str] = directories
 
+    @override
     def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         """Create the DuckDB file's directory before dbt-duckdb connects."""
         path = str(creds.path)
         if path != ":memory:" and is_local_path(path):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
+    @override
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
         """Load httpfs before the profile's S3 settings are applied."""
         version_row = conn.execute("select version()").fetchone()

@@ -5,8 +5,9 @@ Built only from what the run already leaves behind:
 - Meltano's JSON log (``orchestrate/logging.yaml`` writes ``.meltano/meltano-log.jsonl``):
   the run's id, status and duration, the tap's Singer SDK metrics (``record_count``,
   ``sync_duration`` per stream) and dbt's ``Done. PASS=.. ERROR=..`` line per command;
-- the raw layer's manifests (docs/contracts.md): the files the run listed, with their
-  records and bytes (``loaded_at`` at or after the run's start).
+- the raw layer's manifests (docs/contracts.md), read through target-s3's own lake
+  modules (``target_s3.lake``, ``target_s3.storage``): the files the run listed, with
+  their records and bytes (``loaded_at`` at or after the run's start).
 
 The summary is printed as one log line and written as JSON next to the mart:
 ``{mart_root}/_runs/<started>-<run_id>.json`` and ``{mart_root}/_runs/latest.json``.
@@ -29,16 +30,15 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+from target_s3.lake import DEFAULT_PREFIX, Manifest
+from target_s3.manifest_store import read_manifests
+from target_s3.storage import LocalStorage, S3Settings, S3Storage, Storage, StorageError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LOG_CONFIG = "orchestrate/logging.yaml"
-MANIFEST_NAME = "_manifest.json"
 RUNS_FOLDER = "_runs"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -200,27 +200,24 @@ def _timestamp(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
 
 
-def landed(
-    manifests: Iterable[Mapping[str, Any]], since: dt.datetime
-) -> dict[str, tuple[int, int, int]]:
+def landed(manifests: Iterable[Manifest], since: dt.datetime) -> dict[str, tuple[int, int, int]]:
     """Per stream: records, files and bytes of the listed files loaded at or after ``since``."""
     # loaded_at has whole seconds: compare from the start of the run's first second.
     floor = since.replace(microsecond=0)
     totals: dict[str, tuple[int, int, int]] = {}
     for manifest in manifests:
-        stream = str(manifest["stream"])
-        records, files, size = totals.get(stream, (0, 0, 0))
-        for item in manifest.get("files", []):
-            if _timestamp(str(item["loaded_at"])) >= floor:
-                records += int(item["records"])
+        records, files, size = totals.get(manifest.stream, (0, 0, 0))
+        for item in manifest.files:
+            if _timestamp(item.loaded_at) >= floor:
+                records += item.records
                 files += 1
-                size += int(item["bytes"])
-        totals[stream] = (records, files, size)
+                size += item.bytes
+        totals[manifest.stream] = (records, files, size)
     return totals
 
 
 def summarise(
-    events: Sequence[Event], manifests: Sequence[Mapping[str, Any]], run_id: str | None = None
+    events: Sequence[Event], manifests: Sequence[Manifest], run_id: str | None = None
 ) -> RunSummary:
     """The summary of run ``run_id`` (default: the last) against the lake's ``manifests``."""
     run = run_events(events, run_id)
@@ -256,89 +253,6 @@ def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Store(Protocol):
-    """A lake or mart root: local directory or S3 bucket (+ key prefix)."""
-
-    def manifests(self, prefix: str) -> list[dict[str, Any]]: ...
-
-    def write(self, key: str, body: bytes) -> str: ...
-
-
-@dataclass
-class LocalStore:
-    root: Path
-
-    def manifests(self, prefix: str) -> list[dict[str, Any]]:
-        base = self.root / prefix
-        return [json.loads(path.read_text()) for path in sorted(base.rglob(MANIFEST_NAME))]
-
-    def write(self, key: str, body: bytes) -> str:
-        path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_bytes(body)
-        temporary.replace(path)
-        return str(path)
-
-
-@dataclass
-class S3Store:
-    client: S3Client
-    bucket: str
-    key_prefix: str = ""
-
-    def _key(self, key: str) -> str:
-        return f"{self.key_prefix.strip('/')}/{key}".lstrip("/")
-
-    def manifests(self, prefix: str) -> list[dict[str, Any]]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        keys = sorted(
-            item["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix) + "/")
-            for item in page.get("Contents", [])
-            if item["Key"].endswith("/" + MANIFEST_NAME)
-        )
-        return [
-            json.loads(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-            for key in keys
-        ]
-
-    def write(self, key: str, body: bytes) -> str:
-        full_key = self._key(key)
-        self.client.put_object(
-            Bucket=self.bucket, Key=full_key, Body=body, ContentType="application/json"
-        )
-        return f"s3://{self.bucket}/{full_key}"
-
-
-def s3_client(endpoint_url: str | None, region: str | None) -> S3Client:
-    """boto3 S3 client on the standard credential chain (the OIDC role in Actions)."""
-    import boto3  # noqa: PLC0415 - only prod runs need it
-    from botocore.config import Config  # noqa: PLC0415
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url or None,
-        region_name=region or None,
-        config=Config(
-            retries={"max_attempts": 5, "mode": "standard"},
-            s3={"addressing_style": "path"} if endpoint_url else {},
-        ),
-    )
-
-
-def store_at(root: str, endpoint_url: str | None = None, region: str | None = None) -> Store:
-    """A store for ``s3://bucket[/prefix]`` or a local directory."""
-    if root.startswith("s3://"):
-        bucket, _, key_prefix = root.removeprefix("s3://").partition("/")
-        if not bucket:
-            raise SummaryError(f"no bucket in {root!r}")
-        return S3Store(s3_client(endpoint_url, region), bucket, key_prefix)
-    if "://" in root:
-        raise SummaryError(f"cannot read or write {root!r}: use a directory or s3:// URL")
-    return LocalStore(Path(root))
-
-
 @dataclass(frozen=True)
 class Locations:
     lake_root: str
@@ -346,6 +260,53 @@ class Locations:
     mart_root: str
     endpoint_url: str | None
     region: str | None
+    max_retries: int = S3Settings.max_retries  # target-s3's, for every S3 call here
+
+
+@dataclass(frozen=True)
+class Place:
+    """A lake or mart root: target-s3's storage of it, and the key prefix inside it."""
+
+    storage: Storage
+    key_prefix: str = ""
+
+    def key(self, key: str) -> str:
+        return f"{self.key_prefix}/{key}" if self.key_prefix else key
+
+
+def place_at(root: str, where: Locations) -> Place:
+    """``s3://bucket[/prefix]`` (the standard credential chain: the OIDC role in
+    Actions) or a local directory."""
+    if root.startswith("s3://"):
+        bucket, _, key_prefix = root.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise SummaryError(f"no bucket in {root!r}")
+        settings = S3Settings(
+            bucket=bucket,
+            endpoint_url=where.endpoint_url,
+            region=where.region,
+            max_retries=where.max_retries,
+        )
+        return Place(S3Storage(settings), key_prefix.strip("/"))
+    if "://" in root:
+        raise SummaryError(f"cannot read or write {root!r}: use a directory or s3:// URL")
+    return Place(LocalStorage(Path(root)))
+
+
+def lake_manifests(where: Locations) -> list[Manifest]:
+    """Every stream's manifest in the lake the run wrote."""
+    lake = place_at(where.lake_root, where)
+    return read_manifests(lake.storage, lake.key(where.lake_prefix))
+
+
+def write_summary(where: Locations, summary: RunSummary) -> str:
+    """The summary as JSON under the mart root, as the run's file and as latest.json."""
+    body = (json.dumps(summary.as_json(), indent=2) + "\n").encode()
+    marts = place_at(where.mart_root, where)
+    run_key, latest_key = summary_keys(summary)
+    for key in (run_key, latest_key):
+        marts.storage.write(marts.key(key), body)
+    return marts.storage.describe(marts.key(run_key))
 
 
 def meltano_config(plugin: str, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -376,10 +337,11 @@ def resolve_locations(environ: Mapping[str, str]) -> Locations:
     )
     return Locations(
         lake_root=lake_root,
-        lake_prefix=str(target.get("prefix") or "raw"),
+        lake_prefix=str(target.get("prefix") or DEFAULT_PREFIX).strip("/"),
         mart_root=str(mart_root or ROOT / "output" / "marts"),
         endpoint_url=target.get("endpoint_url") or None,
         region=target.get("region") or environ.get("AWS_REGION") or None,
+        max_retries=int(target.get("max_retries") or S3Settings.max_retries),
     )
 
 
@@ -426,14 +388,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         events = read_events(log.read_text(encoding="utf-8").splitlines())
         where = resolve_locations(environ)
-        lake = store_at(where.lake_root, where.endpoint_url, where.region)
-        summary = summarise(events, lake.manifests(where.lake_prefix), args.run_id)
-        body = (json.dumps(summary.as_json(), indent=2) + "\n").encode()
-        marts = store_at(where.mart_root, where.endpoint_url, where.region)
-        run_key, latest_key = summary_keys(summary)
-        written = marts.write(run_key, body)
-        marts.write(latest_key, body)
-    except (SummaryError, BotoCoreError, ClientError, OSError, ValueError) as error:
+        summary = summarise(events, lake_manifests(where), args.run_id)
+        written = write_summary(where, summary)
+    except (SummaryError, StorageError, BotoCoreError, ClientError, OSError, ValueError) as error:
         print(f"run_summary: {error}", file=sys.stderr)
         return 2
     print(f"run summary: {summary.log_line()}", flush=True)

@@ -1,21 +1,33 @@
 """The run summary: Meltano's JSON log + the manifests -> one line and one JSON file."""
 
+import contextlib
+import datetime as dt
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from seaweedfs_fixture import SeaweedFS
+from target_s3 import lake
+from target_s3.lake import Manifest, ManifestFile
+from target_s3.storage import LocalStorage, S3Settings, S3Storage, make_s3_client
+from target_s3.target import TargetS3
 
 from orchestrate.run_summary import (
-    LocalStore,
+    Locations,
     SummaryError,
     json_log_file,
+    lake_manifests,
+    place_at,
     read_events,
     summarise,
-    summary_keys,
+    write_summary,
 )
 
 RUN = "0190-run-b"
+ROOT = Path(__file__).resolve().parents[2]
+TARGET_INPUTS = ROOT / "target-s3" / "tests" / "resources"
 
 
 def event(text: str, run_id: str = RUN, at: str = "2026-11-26T05:00:10.5Z", **extra: Any) -> str:
@@ -44,14 +56,16 @@ LOG = [
 ]
 
 
-def manifest(stream: str, *files: tuple[str, int, int]) -> dict[str, Any]:
-    return {
-        "stream": stream,
-        "files": [
-            {"key": f"raw/{stream}/{i}.jsonl.gz", "loaded_at": at, "records": n, "bytes": b}
+def manifest(stream: str, *files: tuple[str, int, int]) -> Manifest:
+    return Manifest(
+        stream=stream,
+        layout="incremental",
+        table_version=1,
+        files=[
+            ManifestFile(f"raw/{stream}/{i}.jsonl.gz", n, b, None, at, 1)
             for i, (at, n, b) in enumerate(files)
         ],
-    }
+    )
 
 
 MANIFESTS = [
@@ -124,18 +138,20 @@ def test_a_log_without_a_run_is_one_clear_error() -> None:
         summarise(read_events(["{}", "junk"]), MANIFESTS)
 
 
+def local_locations(root: Path) -> Locations:
+    return Locations(str(root / "lake"), "raw", str(root / "marts"), None, None)
+
+
 def test_the_summary_is_written_next_to_the_mart(tmp_path: Path) -> None:
-    lake = LocalStore(tmp_path / "lake")
+    where = local_locations(tmp_path)
+    storage = LocalStorage(tmp_path / "lake")
     for item in MANIFESTS:
-        path = tmp_path / "lake" / "raw" / str(item["stream"]) / "_manifest.json"
-        path.parent.mkdir(parents=True)
-        path.write_text(json.dumps(item))
-    summary = summarise(read_events(LOG), lake.manifests("raw"))
-    marts = LocalStore(tmp_path / "marts")
+        storage.write(lake.manifest_key("raw", item.stream, item.layout), item.to_json())
+    summary = summarise(read_events(LOG), lake_manifests(where))
 
-    for key in summary_keys(summary):
-        marts.write(key, json.dumps(summary.as_json()).encode())
+    written = write_summary(where, summary)
 
+    assert written == str(tmp_path / "marts" / "_runs" / f"20261126T050010Z-{RUN}.json")
     runs = sorted(p.name for p in (tmp_path / "marts" / "_runs").iterdir())
     assert runs == [f"20261126T050010Z-{RUN}.json", "latest.json"]
     latest = json.loads((tmp_path / "marts" / "_runs" / "latest.json").read_text())
@@ -159,3 +175,97 @@ def test_the_log_file_is_found_in_meltanos_log_config(tmp_path: Path) -> None:
     console_only.write_text("version: 1\nhandlers:\n  console:\n    class: logging.StreamHandler\n")
     with pytest.raises(SummaryError, match="writes no JSON log file"):
         json_log_file(console_only)
+
+
+def target_run(config: dict[str, Any], *inputs: str) -> None:
+    """The real target, in-process, loading recorded tap outputs."""
+    lines = "".join((TARGET_INPUTS / name).read_text(encoding="utf-8") for name in inputs)
+    with contextlib.redirect_stdout(io.StringIO()):
+        TargetS3(config=config).listen(io.StringIO(lines))
+
+
+def log_from(started: dt.datetime) -> list[str]:
+    at = started.isoformat().replace("+00:00", "Z")
+    return [
+        event("Running job", at=at),
+        event("Run completed", at=at, status="success", duration_seconds=1.0),
+    ]
+
+
+def test_a_lake_the_target_wrote_is_summarised_for_both_layouts(tmp_path: Path) -> None:
+    started = dt.datetime.now(tz=dt.UTC)
+    target_run(
+        {"local_path": str(tmp_path / "lake")},
+        "games_incremental.singer",
+        "genres_snapshot.singer",
+    )
+
+    summary = summarise(read_events(log_from(started)), lake_manifests(local_locations(tmp_path)))
+
+    assert [(s.stream, s.records, s.files) for s in summary.streams] == [
+        ("games", 100, 1),
+        ("genres", 23, 1),
+    ]
+
+
+def test_an_s3_lake_is_read_and_the_summary_written_under_an_s3_mart_root(
+    seaweedfs: SeaweedFS, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = dt.datetime.now(tz=dt.UTC)
+    target_run(
+        {
+            "bucket": s3_bucket,
+            "endpoint_url": seaweedfs.endpoint_url,
+            "region": seaweedfs.region,
+            "aws_access_key_id": seaweedfs.access_key,
+            "aws_secret_access_key": seaweedfs.secret_key,
+        },
+        "games_incremental.singer",
+    )
+    # The summary uses the standard credential chain, as in GitHub Actions.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seaweedfs.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", seaweedfs.secret_key)
+    where = Locations(
+        f"s3://{s3_bucket}",
+        "raw",
+        f"s3://{s3_bucket}/marts/igdb",
+        seaweedfs.endpoint_url,
+        seaweedfs.region,
+        max_retries=1,
+    )
+
+    summary = summarise(read_events(log_from(started)), lake_manifests(where))
+    written = write_summary(where, summary)
+
+    assert [(s.stream, s.records) for s in summary.streams] == [("games", 100)]
+    assert written == f"s3://{s3_bucket}/marts/igdb/_runs/{summary_name(summary)}"
+    latest = seaweedfs.client().get_object(Bucket=s3_bucket, Key="marts/igdb/_runs/latest.json")
+    assert json.loads(latest["Body"].read())["totals"]["records"] == 100
+
+
+def summary_name(summary: Any) -> str:
+    return f"{summary.started_at.replace('-', '').replace(':', '')}-{summary.run_id}.json"
+
+
+def retries(client: Any) -> Any:
+    """botocore's retry configuration of a client (its stubs do not declare it)."""
+    return client.meta.config.retries
+
+
+def test_s3_calls_retry_as_target_s3_does_with_its_max_retries() -> None:
+    where = Locations("s3://lake", "raw", "s3://marts", "http://127.0.0.1:9", "us-east-1", 2)
+    targets = make_s3_client(S3Settings("lake", "http://127.0.0.1:9", "us-east-1", max_retries=2))
+
+    storage = place_at(where.lake_root, where).storage
+
+    assert isinstance(storage, S3Storage)
+    assert retries(storage.client) == retries(targets)
+    assert storage.max_retries == 2  # and its messages count them the same way
+
+
+def test_a_root_that_is_neither_a_directory_nor_s3_is_one_clear_error() -> None:
+    where = Locations("https://cdn.example.com", "raw", "s3://", None, None)
+    with pytest.raises(SummaryError, match="use a directory or s3:// URL"):
+        lake_manifests(where)
+    with pytest.raises(SummaryError, match="no bucket"):
+        place_at(where.mart_root, where)

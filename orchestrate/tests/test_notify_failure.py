@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from typing_extensions import override
 
 from orchestrate.notify_failure import NotifyError, main, post
 
@@ -24,6 +25,7 @@ class Webhook:
                 self.send_response(status)
                 self.end_headers()
 
+            @override
             def log_message(self, format: str, *args: object) -> None:
                 pass
 

@@ -20,6 +20,7 @@ import time
 import typing as t
 
 from singer_sdk.sinks import Sink
+from typing_extensions import override
 
 from target_s3 import lake
 from target_s3.batch_file import BatchFile
@@ -74,6 +75,7 @@ class RawLayerSink(Sink):
         # Keys this writer knows are tagged: its next write drops them from `untagged`.
         self._tagged: set[str] = set()
 
+    @override
     def setup(self) -> None:
         manifest = self.manifests.read(self.manifest_key)
         if manifest is not None:
@@ -122,10 +124,12 @@ class RawLayerSink(Sink):
         self._batch.write(record)
         self.tally_record_read()
 
+    @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         self.write_message(record, record.get(lake.EXTRACTED_AT))
 
     @property
+    @override
     def is_full(self) -> bool:
         batch = self._batch
         return batch is not None and (
@@ -143,6 +147,7 @@ class RawLayerSink(Sink):
 
     # Files ---------------------------------------------------------------
 
+    @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
         """Store the current batch file; list it now unless its version is open."""
         batch, self._batch = self._batch, None
@@ -183,6 +188,7 @@ class RawLayerSink(Sink):
 
     # Versions ------------------------------------------------------------
 
+    @override
     def activate_version(self, new_version: int) -> None:
         """Open version `new_version`, or complete it when it is already open.
 
@@ -249,6 +255,7 @@ class RawLayerSink(Sink):
         self.open_version = None
         self._pending = []
 
+    @override
     def clean_up(self) -> None:
         if self.open_version is not None:
             self.logger.warning(

@@ -27,6 +27,7 @@ import boto3
 from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from typing_extensions import override
 
 from target_s3.lake import STATUS_TAG, STATUS_TEMP, Status, status_tagging
 
@@ -114,6 +115,7 @@ class LocalStorage(Storage):
     def path(self, key: str) -> Path:
         return self.root.joinpath(*key.split("/"))
 
+    @override
     def check(self, probe_key: str) -> None:
         probe = self.path(probe_key)
         try:
@@ -147,13 +149,16 @@ class LocalStorage(Storage):
         _fsync_dir(final.parent)
         return True
 
+    @override
     def put_file(self, key: str, source: IO[bytes]) -> None:
         self._replace(key, lambda out: shutil.copyfileobj(source, out, 1 << 20))
 
+    @override
     def set_status(self, keys: Sequence[str], status: Status) -> list[str]:
         """Local files carry no tags: visibility is the manifest alone."""
         return [key for key in keys if not self.path(key).is_file()]
 
+    @override
     def list_keys(self, prefix: str) -> list[str]:
         """Files being written (hidden temp names) are not listed, as on S3."""
         folder = self.path(prefix.rsplit("/", 1)[0]) if "/" in prefix else self.root
@@ -166,9 +171,11 @@ class LocalStorage(Storage):
         )
         return sorted(key for key in keys if key.startswith(prefix))
 
+    @override
     def write(self, key: str, body: bytes) -> None:
         self._replace(key, lambda out: out.write(body))
 
+    @override
     def read(self, key: str) -> Versioned | None:
         try:
             body = self.path(key).read_bytes()
@@ -176,6 +183,7 @@ class LocalStorage(Storage):
             return None
         return Versioned(body, _sha256(body))
 
+    @override
     def write_if(self, key: str, body: bytes, expected: str | None) -> str | None:
         """Create exclusively; an update is atomic only inside `exclusive(key)`."""
         if expected is None:
@@ -187,6 +195,7 @@ class LocalStorage(Storage):
         self._replace(key, lambda out: out.write(body))
         return _sha256(body)
 
+    @override
     def delete_if(self, key: str, expected: str) -> bool:
         """Atomic only inside `exclusive(key)`, like an update."""
         current = self.read(key)
@@ -197,6 +206,7 @@ class LocalStorage(Storage):
         return True
 
     @contextlib.contextmanager
+    @override
     def exclusive(self, key: str) -> Iterator[None]:
         """An flock on the key's folder: no lock file is ever left in the lake."""
         folder = self.path(key).parent
@@ -208,6 +218,7 @@ class LocalStorage(Storage):
         finally:
             os.close(descriptor)  # releases the flock
 
+    @override
     def describe(self, key: str) -> str:
         return str(self.path(key))
 
@@ -261,6 +272,7 @@ class S3Storage(Storage):
         self.max_retries = settings.max_retries
         self.client = client or make_s3_client(settings)
 
+    @override
     def check(self, probe_key: str) -> None:
         with self._failures(probe_key):
             self.client.head_bucket(Bucket=self.bucket)
@@ -307,12 +319,14 @@ class S3Storage(Storage):
             )
         return f"S3 error {code} on {self.describe(key)} during {operation}"
 
+    @override
     def put_file(self, key: str, source: IO[bytes]) -> None:
         with self._failures(key):
             self.client.upload_fileobj(
                 source, self.bucket, key, ExtraArgs={"Tagging": status_tagging(STATUS_TEMP)}
             )
 
+    @override
     def set_status(self, keys: Sequence[str], status: Status) -> list[str]:
         missing = []
         for key in keys:
@@ -327,6 +341,7 @@ class S3Storage(Storage):
                     missing.append(key)
         return missing
 
+    @override
     def list_keys(self, prefix: str) -> list[str]:
         with self._failures(prefix):
             pages = self.client.get_paginator("list_objects_v2").paginate(
@@ -334,12 +349,14 @@ class S3Storage(Storage):
             )
             return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
+    @override
     def write(self, key: str, body: bytes) -> None:
         with self._failures(key):
             self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType="application/json"
             )
 
+    @override
     def read(self, key: str) -> Versioned | None:
         with self._failures(key):
             response = self._tolerating(
@@ -349,6 +366,7 @@ class S3Storage(Storage):
                 return None
             return Versioned(response["Body"].read(), response["ETag"])
 
+    @override
     def write_if(self, key: str, body: bytes, expected: str | None) -> str | None:
         condition = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected}
         # An update of an object deleted meanwhile is a conflict too.
@@ -366,6 +384,7 @@ class S3Storage(Storage):
             )
             return None if response is None else response["ETag"]
 
+    @override
     def delete_if(self, key: str, expected: str) -> bool:
         with self._failures(key):
             deleted = self._tolerating(
@@ -384,6 +403,7 @@ class S3Storage(Storage):
                 return None
             raise
 
+    @override
     def describe(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 

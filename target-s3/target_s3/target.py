@@ -13,6 +13,7 @@ from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
+from typing_extensions import override
 
 from target_s3 import lake
 from target_s3.lake import Layout
@@ -30,6 +31,7 @@ class RawJSONReader(MsgSpecReader):
 
     _decoder: msgspec.json.Decoder[dict[str, t.Any]] = msgspec.json.Decoder(dict[str, t.Any])
 
+    @override
     def deserialize_json(self, line: str) -> dict[str, t.Any]:
         try:
             return self._decoder.decode(line)
@@ -181,6 +183,7 @@ class TargetS3(Target):
 
     # Settings and storage ------------------------------------------------
 
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The settings pass of target_s3.settings, which runs the SDK's schema check.
 
@@ -197,6 +200,7 @@ class TargetS3(Target):
 
     # Run ------------------------------------------------------------------
 
+    @override
     def process_endofpipe(self) -> None:
         """Everything is listed: let the next writer in (a failure releases at exit)."""
         try:
@@ -206,6 +210,7 @@ class TargetS3(Target):
 
     # Messages ------------------------------------------------------------
 
+    @override
     def _process_schema_message(self, message_dict: dict[str, t.Any]) -> None:
         """A new sink when the stream is new or its schema or key properties changed.
 
@@ -265,6 +270,7 @@ class TargetS3(Target):
         self._sinks_active[stream_name] = sink
         return sink
 
+    @override
     def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
         """Write the record as the tap sent it, skipping the SDK's per-record work.
 
@@ -293,6 +299,7 @@ class TargetS3(Target):
         else:
             self._handle_max_record_age()
 
+    @override
     def _process_activate_version_message(self, message_dict: dict[str, t.Any]) -> None:
         self._assert_line_requires(message_dict, requires={"stream", "version"})
         stream_name = message_dict["stream"]
@@ -305,6 +312,7 @@ class TargetS3(Target):
             self._emittable_state = copy.deepcopy(self._latest_state)
             self.drain_all()  # every record so far is listed: release the held state
 
+    @override
     def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
         super()._process_state_message(message_dict)
         if not self._any_open_version():
@@ -316,6 +324,7 @@ class TargetS3(Target):
             for sink in self._sinks_active.values()
         )
 
+    @override
     def _write_state_message(self, state: dict[str, t.Any]) -> None:
         """Emit only state whose records are all listed (drain_all calls this last).
 
@@ -332,6 +341,7 @@ class TargetS3(Target):
     # CLI -----------------------------------------------------------------
 
     @classmethod
+    @override
     def invoke(cls, **kwargs: t.Any) -> None:
         try:
             super().invoke(**kwargs)

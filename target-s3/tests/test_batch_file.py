@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from target_s3.batch_file import BatchFile
+from typing_extensions import override
 
 
 def read_back(batch: BatchFile, *, gz: bool) -> list[dict[str, Any]]:
@@ -56,6 +57,7 @@ def test_large_batches_stream_through_gzip_in_chunks() -> None:
 class FullDisk(io.BytesIO):
     """A spool that fills up after 64 KiB."""
 
+    @override
     def write(self, data: Any) -> int:
         if self.tell() + len(data) > 64 * 1024:
             raise OSError(errno.ENOSPC, "No space left on device")

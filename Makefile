@@ -20,7 +20,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 # otherwise compile each module it imports, every time (Meltano: 1.5 s a command).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help install run test lint typecheck pytest lock workflows models clean bench
+.PHONY: help install run test lint typecheck pytest lock workflows models plugin-settings clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,11 +57,15 @@ lint: $(VENV)/.synced $(NODE_TOOLS)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m orchestrate.export_workflows --check
 	$(BIN)/python -m transform.contract.generate --check
+	$(BIN)/python -m orchestrate.plugin_settings --check
 	node orchestrate/lint_workflows.cjs .github/workflows/*.yml
 	$(BIN)/zizmor --offline --pedantic --no-progress .github/workflows
 
 workflows: $(VENV)/.synced ## write .github/workflows/ from the Meltano schedules (orchestrate/)
 	$(BIN)/python -m orchestrate.export_workflows
+
+plugin-settings: $(VENV)/.synced ## write the plugins' Meltano settings from their --about (orchestrate/)
+	$(BIN)/python -m orchestrate.plugin_settings
 
 models: $(VENV)/.synced ## write the dbt sources and staging models from the tap's schemas (transform/contract/)
 	$(BIN)/python -m transform.contract.generate

@@ -116,10 +116,10 @@ class IGDBTransport:
             blocks = request.blocks()
             try:
                 return self.execute(blocks)
-            except PayloadTooLargeError:
+            except PayloadTooLargeError as exc:
                 page_size = request.shrink()
                 if page_size is None:
-                    raise
+                    raise IGDBAPIError(f"{exc} (already at one record per page)") from None
                 self._logger.warning(
                     "%s: response over IGDB's size cap (413), retrying with limit %d",
                     _endpoint(blocks, self._use_multiquery),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from tap_igdb.apicalypse import Block, KeysetWindow, records_body
 from tap_igdb.auth import TwitchAuthenticator
-from tap_igdb.errors import PayloadTooLargeError
+from tap_igdb.errors import IGDBAPIError
 from tap_igdb.limiter import RequestLimiter
 from tap_igdb.responses import RawRecords
 from tap_igdb.settings import RetrySettings
@@ -112,13 +112,15 @@ def test_a_413_asks_for_fewer_records_per_page_then_again(fake_igdb: FakeServer)
 
 
 def test_a_413_at_one_record_per_page_is_the_error(fake_igdb: FakeServer) -> None:
+    """A one-line error the CLI prints as it is (a TapIGDBError), not a traceback."""
     fake_igdb.api = lambda seen: fake_igdb.reply(status=413, body=TOO_LARGE)
     request = Request(page_size=2)
-    with pytest.raises(PayloadTooLargeError) as raised:
+    with pytest.raises(IGDBAPIError) as raised:
         transport(fake_igdb, [], multiquery=True).fetch(request)
 
     assert str(raised.value) == (
-        "multiquery (genres): IGDB answered 413 Payload Too Large: Response exceeds 10MB."
+        "multiquery (genres): IGDB answered 413 Payload Too Large: Response exceeds 10MB. "
+        "(already at one record per page)"
     )
     assert request.shrunk == [1]
     assert len(fake_igdb.api_requests()) == 2

@@ -31,7 +31,7 @@ $(UV):
 
 LOCAL_PACKAGES := -e ./tap-igdb -e ./target-s3 -e ./igdb-emulator -e ./tests/seaweedfs-fixture
 
-$(VENV)/.synced: $(UV) requirements/lock.txt */pyproject.toml
+$(VENV)/.synced: $(UV) requirements/lock.txt */pyproject.toml tests/seaweedfs-fixture/pyproject.toml
 	test -x $(BIN)/python || $(UV) venv --quiet $(VENV)
 	$(UV) pip sync --quiet --python $(VENV) --require-hashes requirements/lock.txt
 	$(UV) pip install --quiet --python $(VENV) --no-deps $(LOCAL_PACKAGES)

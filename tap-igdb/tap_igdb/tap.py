@@ -135,7 +135,9 @@ class TapIGDB(Tap):
             th.IntegerType(minimum=0, maximum=20),
             default=8,
             title="Max retries",
-            description="Retries of a failing API or token request (429, 408, 5xx, timeouts, bad JSON).",
+            description=(
+                "Retries of a failing API or token request (429, 408, 5xx, timeouts, bad JSON)."
+            ),
         ),
         th.Property(
             "backoff_base_ms",

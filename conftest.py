@@ -2,7 +2,8 @@
 
 The SeaweedFS server comes from the test-only package `seaweedfs_fixture`
 (tests/seaweedfs-fixture/), loaded here by name, never through an entry point.
-The IGDB emulator registers its fixtures through its own pytest11 entry point.
+The IGDB emulator's fixtures are loaded the same way (`igdb_emulator.pytest_plugin`):
+an entry point would load them into every test run of whoever installs the package.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["seaweedfs_fixture", "tests.support.fault_matrix"]
+pytest_plugins = ["seaweedfs_fixture", "igdb_emulator.pytest_plugin", "tests.support.fault_matrix"]
 
 E2E_DIR = Path(__file__).resolve().parent / "tests" / "e2e"
 

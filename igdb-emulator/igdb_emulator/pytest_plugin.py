@@ -1,4 +1,9 @@
-"""pytest fixtures that start IGDB emulators (registered through the pytest11 entry point)."""
+"""pytest fixtures that start IGDB emulators.
+
+Load them by name, `pytest_plugins = ["igdb_emulator.pytest_plugin"]` in a conftest:
+the package declares no pytest11 entry point, so installing it never adds fixtures to
+someone else's test run.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from igdb_emulator import Emulator
 
+pytest_plugins = ["igdb_emulator.pytest_plugin"]
+
 
 @dataclass
 class Reply:

@@ -1,9 +1,9 @@
 """Shared fixtures: a tiny scriptable HTTP server on 127.0.0.1 for unit tests.
 
 Behaviour tests use the real IGDB emulator instead: its fixtures
-(`igdb_emulator`, `igdb_emulator_factory`) come from igdb-emulator's pytest11 entry
-point. Nothing else is needed from outside tap-igdb/ (no root conftest.py or
-tests/), so `cd tap-igdb && ../.venv/bin/pytest` runs on its own.
+(`igdb_emulator`, `igdb_emulator_factory`) are loaded below by name (no entry point).
+Nothing else is needed from outside tap-igdb/ (no root conftest.py or tests/), so
+`cd tap-igdb && ../.venv/bin/pytest` runs on its own.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import pytest
 from igdb_emulator import Emulator
 from tap_igdb.tap import TapIGDB
 from typing_extensions import override
+
+pytest_plugins = ["igdb_emulator.pytest_plugin"]
 
 JSONValue: TypeAlias = (
     Mapping[str, "JSONValue"] | Sequence["JSONValue"] | str | int | float | bool | None

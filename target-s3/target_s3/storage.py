@@ -300,10 +300,13 @@ class S3Storage(Storage):
                 raise StorageError(self._explain(cause, key)) from exc
             raise StorageError(f"upload to {self.describe(key)} failed: {exc}") from exc
         except BotoCoreError as exc:
-            retries = f"{self.max_retries} {'retry' if self.max_retries == 1 else 'retries'}"
             raise StorageError(
-                f"cannot reach S3 for {self.describe(key)} (gave up after {retries}): {exc}"
+                f"cannot reach S3 for {self.describe(key)} (gave up after {self._retries}): {exc}"
             ) from exc
+
+    @property
+    def _retries(self) -> str:
+        return f"{self.max_retries} {'retry' if self.max_retries == 1 else 'retries'}"
 
     def _explain(self, exc: ClientError, key: str) -> str:
         code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -316,6 +319,12 @@ class S3Storage(Storage):
             return (
                 f"access denied ({code}) on {self.describe(key)} during {operation}: "
                 "check that the credentials may read, write and tag objects there"
+            )
+        if exc.response.get("ResponseMetadata", {}).get("MaxAttemptsReached"):
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return (
+                f"S3 kept failing for {self.describe(key)} during {operation} "
+                f"({code}, HTTP {status}; gave up after {self._retries})"
             )
         return f"S3 error {code} on {self.describe(key)} during {operation}"
 
@@ -416,7 +425,12 @@ def open_storage(config: Mapping[str, Any]) -> Storage:
 
 
 def make_s3_client(settings: S3Settings) -> S3Client:
-    """A boto3 client with bounded retries (standard mode backs off on throttling)."""
+    """A boto3 client with bounded retries (standard mode backs off on throttling).
+
+    botocore's `max_attempts` counts retries, not attempts; `total_max_attempts`
+    counts the first try too, so `max_retries` retries are exactly
+    `max_retries + 1` attempts.
+    """
     session = boto3.session.Session(
         aws_access_key_id=settings.access_key_id,
         aws_secret_access_key=settings.secret_access_key,
@@ -427,7 +441,7 @@ def make_s3_client(settings: S3Settings) -> S3Client:
         "s3",
         endpoint_url=settings.endpoint_url,
         config=Config(
-            retries={"max_attempts": settings.max_retries + 1, "mode": "standard"},
+            retries={"total_max_attempts": settings.max_retries + 1, "mode": "standard"},
             s3={"addressing_style": "path"} if settings.endpoint_url else None,
             connect_timeout=10,
             read_timeout=60,

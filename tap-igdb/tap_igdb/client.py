@@ -117,7 +117,9 @@ class IGDBStream(Stream):
             if not signposted and read.newest is not None:
                 # Records changed from the probe on get a later updated_at, wherever the
                 # read is: the bookmark must not pass them (the SDK caps it at this).
-                self._write_replication_key_signpost(context, read.newest)
+                self._write_replication_key_signpost(
+                    context, min(read.newest, self._started_at_seconds)
+                )
             signposted = True
             progress.expected = read.count
             progress.advance(len(records))
@@ -179,6 +181,26 @@ class IGDBStream(Stream):
                     ", ".join(sorted(new_fields)),
                 )
         return row
+
+    # --- the bookmark's cap ---------------------------------------------------------------
+
+    @property
+    def _started_at_seconds(self) -> int:
+        """The run's start on the tap's clock (the tap's `initialized_at`, which the SDK
+        copies into each stream), in unix seconds."""
+        return self._initialized_at // 1000
+
+    @override
+    def get_replication_key_signpost(self, context: Context | None = None) -> int | None:
+        """The highest bookmark this run may save: the run's start time.
+
+        A record stamped later (the source's clock ahead of ours) must not move the
+        bookmark past records that will be updated before then; the next run reads it
+        again, from the start minus `lookback_seconds`. The SDK writes this before the
+        stream's first record; the read lowers it to the newest `updated_at` IGDB held
+        when it began (get_records).
+        """
+        return self._started_at_seconds if self.replication_key else None
 
     # --- the starting point --------------------------------------------------------------
 

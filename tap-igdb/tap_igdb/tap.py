@@ -10,6 +10,7 @@ order, so later streams are read ahead.
 
 from __future__ import annotations
 
+import time
 import typing as t
 from functools import cached_property
 
@@ -30,6 +31,8 @@ from tap_igdb.transport import IGDBTransport
 from tap_igdb.writer import BufferedMsgSpecWriter
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk.streams import Stream
 
 
@@ -171,6 +174,20 @@ class TapIGDB(Tap):
             ),
         ),
     ).to_dict()
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: t.Any) -> None:
+        """`clock` is the tap's notion of now in unix seconds (tests set it to the
+        emulator's simulated time). It is read once, here: the run's start time, which
+        caps every bookmark (client.py). The SDK's own arguments pass through."""
+        # Before the SDK's constructor: it builds the streams, which copy the start.
+        self._started_at = clock()
+        super().__init__(**kwargs)
+
+    @property
+    @override
+    def initialized_at(self) -> int:
+        """The run's start on the tap's clock, in epoch milliseconds."""
+        return int(self._started_at * 1000)
 
     @classmethod
     @override

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -170,17 +171,23 @@ class RunTap(Protocol):
         *,
         streams: list[str] | None = None,
         state: JSONObject | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> TapRun: ...
 
 
 @pytest.fixture(scope="session")
 def run_tap() -> RunTap:
-    """`run_tap(config, streams=[...], state=...)`: one in-process sync, messages parsed."""
+    """`run_tap(config, streams=[...], state=..., clock=...)`: one in-process sync,
+    messages parsed; `clock` is the tap's notion of now (the emulator's, in tests)."""
 
     def run(
-        config: JSONObject, *, streams: list[str] | None = None, state: JSONObject | None = None
+        config: JSONObject,
+        *,
+        streams: list[str] | None = None,
+        state: JSONObject | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> TapRun:
-        tap = TapIGDB(config=config, state=state)
+        tap = TapIGDB(config=config, state=state, clock=clock or time.time)
         if streams is not None:
             unknown = set(streams) - set(tap.streams)
             assert not unknown, f"no such streams: {unknown}"

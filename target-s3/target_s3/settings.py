@@ -12,6 +12,10 @@
    key id with its secret, the endpoint URL's shape, the bucket name's rules,
    a non-empty prefix).
 
+Settings the Singer SDK offers other targets that the raw layer cannot honour
+(`UNSUPPORTED`) are never advertised (the target adds none of the SDK's
+built-in settings) and are refused when given, rather than silently ignored.
+
 Each problem is one line naming the setting, in one style,
 `setting 'NAME' must ..., got VALUE`, worded from the schema; a secret's value
 (`secret: true`) is never shown. The SDK's own messages differ in style and
@@ -41,6 +45,20 @@ BOOLEAN_WORDS: dict[str, bool] = {
 INTEGER = re.compile(r"[+-]?\d+")
 # S3's rules for a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens.
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+# The SDK's settings for targets that the raw layer cannot honour, and why
+# (target-s3/README.md, "Settings the SDK offers and target-s3 refuses").
+UNSUPPORTED: dict[str, str] = {
+    "load_method": "stream records are always appended to the raw layer, and a "
+    "table is replaced only by a completed ACTIVATE_VERSION (a full refresh)",
+    "add_record_metadata": "every record line carries exactly the raw layer's "
+    "metadata columns, _sdc_extracted_at and _sdc_table_version",
+    "batch_size_rows": "use batch_size_records",
+    "batch_config": "BATCH messages name their files by URL, and target-s3 reads "
+    "file:// URLs and s3:// URLs with its own S3 settings",
+    "process_activate_version_messages": "ACTIVATE_VERSION is how a full refresh "
+    "replaces a table without a half-visible version",
+}
 
 # The SDK's config validator: it fills in the defaults as it checks.
 _Validator = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
@@ -75,7 +93,12 @@ def check_config(config: t.MutableMapping[str, t.Any], schema: t.Mapping[str, t.
     for name in [name for name, value in config.items() if value is None]:
         del config[name]  # unset: its default applies
     config.update(parsed_strings(config, schema))
-    return schema_errors(config, schema) or cross_field_errors(config)
+    refused = [
+        f"setting '{name}' is not supported by target-s3: {why}"
+        for name, why in UNSUPPORTED.items()
+        if name in config
+    ]
+    return refused + schema_errors(config, schema) or cross_field_errors(config)
 
 
 def parsed_strings(

@@ -183,6 +183,19 @@ class TargetS3(Target):
 
     # Settings and storage ------------------------------------------------
 
+    @classmethod
+    @override
+    def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
+        """Add none of the SDK's built-in settings: `config_jsonschema` is every setting.
+
+        The SDK would add `load_method`, `add_record_metadata`, `batch_size_rows`
+        (every target), `batch_config` (the BATCH capability) and
+        `process_activate_version_messages`: none can be honoured by a raw layer
+        that keeps records as sent, so none is advertised, and the settings pass
+        refuses them (target_s3.settings.UNSUPPORTED).
+        """
+        _ = config_jsonschema
+
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The settings pass of target_s3.settings, which runs the SDK's schema check.

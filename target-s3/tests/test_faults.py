@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -213,6 +214,28 @@ def test_a_second_target_on_a_locked_lake_fails_at_once_with_one_line(
         holder.stderr.close()
     assert len(lake.records(GAMES)) == sum('"RECORD"' in line for line in lines)
     assert LOCK not in lake.keys("raw")
+
+
+def test_the_lease_a_target_takes_lasts_lock_ttl_seconds(
+    lake: Any, singer: Any, write_config: Any
+) -> None:
+    config = write_config({**lake.config, "lock_ttl_seconds": 123})
+    target = singer.start_target(config, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert target.stdin is not None
+    target.stdin.write(singer.lines("games_incremental.singer")[0] + "\n")
+    target.stdin.flush()
+    deadline = time.monotonic() + 60
+    while LOCK not in lake.keys("raw"):
+        assert time.monotonic() < deadline, "the target never took the lake lock"
+        time.sleep(0.05)  # polling for the lease; the deadline bounds the wait
+    lease = json.loads(lake.read_bytes(LOCK))
+    target.stdin.close()
+    assert target.wait(timeout=60) == 0
+
+    lifetime = dt.datetime.fromisoformat(lease["expires_at"]) - dt.datetime.fromisoformat(
+        lease["acquired_at"]
+    )
+    assert lifetime == dt.timedelta(seconds=123)
 
 
 def test_a_target_that_lost_the_lake_lock_lists_nothing_more(

@@ -145,3 +145,12 @@ def test_duckdb_reads_the_gzipped_files_natively(local_lake: Any, singer: Any) -
     assert rows is not None
     assert rows[:2] == (100, 100)
     assert rows[2] == pytest.approx(sum(game.get("aggregated_rating", 0) for game in originals))
+
+
+def test_the_prefix_is_the_top_level_folder_of_every_key(lake: Any, singer: Any) -> None:
+    lake.run(singer.lines("games_incremental.singer"), prefix="/lake/raw/")
+
+    manifest = lake.manifest("lake/raw/games")
+    assert manifest is not None
+    assert all(item["key"].startswith("lake/raw/games/dt=") for item in manifest["files"])
+    assert lake.keys() == lake.keys("lake/raw/")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import copy
+import json
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -118,14 +121,8 @@ def test_boolean_words_are_read_whatever_their_case_and_spacing(
 
 
 def test_every_integer_setting_declares_its_bounds_in_the_schema() -> None:
-    builtin: dict[str, Any] = {"properties": {}}
-    TargetS3.append_builtin_config(builtin)  # the SDK's own settings, such as batch_size_rows
     properties = TargetS3.config_jsonschema["properties"]
-    integers = [
-        name
-        for name, spec in properties.items()
-        if "integer" in spec["type"] and name not in builtin["properties"]
-    ]
+    integers = [name for name, spec in properties.items() if "integer" in spec["type"]]
     assert "batch_size_records" in integers
     assert [name for name in integers if "minimum" not in properties[name]] == []
 
@@ -159,3 +156,74 @@ def test_several_bad_settings_are_one_line_each_and_a_secret_is_never_shown(
         "setting 'compression' must be 'gzip' or 'none', got 'zip'",
         "setting 'max_retries' must be an integer of zero or more, got 'many'",
     ]
+
+
+# Every setting `target-s3 --about` advertises, with the test that shows its effect
+# (file::function under tests/), or CONNECTION: where the lake is and how to reach it.
+CONNECTION = "connection"
+ADVERTISED: dict[str, str] = {
+    "bucket": CONNECTION,
+    "local_path": CONNECTION,
+    "endpoint_url": CONNECTION,
+    "region": CONNECTION,
+    "aws_access_key_id": CONNECTION,
+    "aws_secret_access_key": CONNECTION,
+    "aws_session_token": CONNECTION,
+    "prefix": "test_raw_layer.py::test_the_prefix_is_the_top_level_folder_of_every_key",
+    "compression": "test_raw_layer.py::test_gzip_is_the_default_and_none_writes_plain_jsonl",
+    "batch_size_records": "test_raw_layer.py::test_incremental_layout_and_manifest",
+    "batch_size_bytes": "test_raw_layer.py::test_batches_split_by_bytes",
+    "validate_records": "test_faults.py::test_validate_records_rejects_a_record_against_its_schema",
+    "max_retries": (
+        "test_storage.py::test_a_failing_call_is_tried_exactly_max_retries_plus_one_times"
+    ),
+    "lock_wait_seconds": (
+        "test_faults.py::test_two_concurrent_writers_take_turns_and_lose_no_manifest_entry"
+    ),
+    "lock_ttl_seconds": "test_faults.py::test_the_lease_a_target_takes_lasts_lock_ttl_seconds",
+}
+# Settings the SDK would add that target-s3 cannot honour (README, "Settings"): never
+# advertised, and refused when given.
+REFUSED = {
+    "load_method": "overwrite",
+    "add_record_metadata": False,
+    "batch_size_rows": 10,
+    "batch_config": {"encoding": {"format": "jsonl", "compression": "gzip"}},
+    "process_activate_version_messages": False,
+}
+
+
+def test_about_advertises_exactly_the_settings_with_an_effect(singer: Any) -> None:
+    result = subprocess.run(
+        [singer.target_bin, "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    about = json.loads(result.stdout)
+
+    assert set(about["settings"]["properties"]) == set(ADVERTISED)
+    assert not set(REFUSED) & set(about["settings"]["properties"])
+
+
+@pytest.mark.parametrize("name", [name for name, test in ADVERTISED.items() if test != CONNECTION])
+def test_each_advertised_setting_names_a_test_of_its_effect_that_exists(name: str) -> None:
+    module, function = ADVERTISED[name].split("::")
+    tree = ast.parse((Path(__file__).parent / module).read_text(encoding="utf-8"))
+
+    defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+
+    assert function in defined, f"{name}: {ADVERTISED[name]} does not exist"
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_a_setting_target_s3_cannot_honour_is_refused_in_one_line(
+    name: str, local_lake: Any
+) -> None:
+    with pytest.raises(ConfigValidationError) as raised:
+        TargetS3(config={**local_lake.config, name: REFUSED[name]})
+
+    [error] = raised.value.errors
+    assert error.startswith(f"setting '{name}' is not supported by target-s3: ")

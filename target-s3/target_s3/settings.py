@@ -52,7 +52,7 @@ UNSUPPORTED: dict[str, str] = {
     "load_method": "stream records are always appended to the raw layer, and a "
     "table is replaced only by a completed ACTIVATE_VERSION (a full refresh)",
     "add_record_metadata": "every record line carries exactly the raw layer's "
-    "metadata columns, _sdc_extracted_at and _sdc_table_version",
+    "metadata columns (the extraction time and the table version)",
     "batch_size_rows": "use batch_size_records",
     "batch_config": "BATCH messages name their files by URL, and target-s3 reads "
     "file:// URLs and s3:// URLs with its own S3 settings",

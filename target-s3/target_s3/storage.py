@@ -252,9 +252,9 @@ class S3Settings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> S3Settings:
-        """From target-s3's settings (empty strings mean unset)."""
+        """From target-s3's settings (empty strings mean unset; no bucket: a local lake)."""
         return cls(
-            bucket=config["bucket"],
+            bucket=config.get("bucket") or "",
             endpoint_url=config.get("endpoint_url") or None,
             region=config.get("region") or None,
             access_key_id=config.get("aws_access_key_id") or None,

@@ -16,12 +16,13 @@ from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from target_s3 import lake
+from target_s3.batch_input import BatchFiles, BatchInputError, BatchMessage
 from target_s3.lake import Layout
 from target_s3.lake_lock import LakeLock
 from target_s3.manifest_store import ManifestStore
 from target_s3.settings import Settings, check_config
 from target_s3.sinks import RawLayerSink, utc_now
-from target_s3.storage import StorageError, open_storage
+from target_s3.storage import S3Settings, StorageError, make_s3_client, open_storage
 
 MIB = 1024 * 1024
 
@@ -49,6 +50,7 @@ class TargetS3(Target):
     # Records are written exactly as the tap sent them: no stream maps or flattening.
     capabilities: t.ClassVar[list[t.Any]] = [
         PluginCapabilities.ABOUT,
+        PluginCapabilities.BATCH,
         PluginCapabilities.STRUCTURED_LOGGING,
         TargetCapabilities.VALIDATE_RECORDS,
     ]
@@ -179,6 +181,8 @@ class TargetS3(Target):
         self.manifests = ManifestStore(
             self.storage, lambda: lake.manifest_time(utc_now()), guard=self.lake_lock.ensure_held
         )
+        # BATCH files on S3 are read with the target's own S3 settings and credentials.
+        self.batch_files = BatchFiles(lambda: make_s3_client(S3Settings.from_config(self.config)))
         self.storage.check(lake.probe_key(self.settings.prefix))
 
     # Settings and storage ------------------------------------------------
@@ -296,14 +300,35 @@ class TargetS3(Target):
         changes them.
         """
         self._assert_line_requires(message_dict, requires={"stream", "record"})
-        stream_name = message_dict["stream"]
+        sink = self._raw_layer_sink(message_dict["stream"])
+        self._write_record(sink, message_dict["record"], message_dict.get("time_extracted"))
+
+    @override
+    def _process_batch_message(self, message_dict: dict[str, t.Any]) -> None:
+        """Each record of the BATCH files takes the path of a RECORD message's record.
+
+        In place of the SDK's, which reads each file whole into memory and hands
+        its records to `process_batch`. Files carry no extraction time: the
+        records are stamped with the time the target reads the message.
+        """
+        self._assert_line_requires(message_dict, requires={"stream", "encoding", "manifest"})
+        batch = BatchMessage.parse(message_dict)  # refuses what it cannot read, at once
+        sink = self._raw_layer_sink(batch.stream)
+        extracted_at = utc_now().isoformat()
+        for record in self.batch_files.records(batch):
+            self._write_record(sink, record, extracted_at)
+
+    def _raw_layer_sink(self, stream_name: str) -> RawLayerSink:
         self._assert_sink_exists(stream_name)
-        sink = t.cast("RawLayerSink", self._sinks_active[stream_name])
-        record = message_dict["record"]
+        return t.cast("RawLayerSink", self._sinks_active[stream_name])
+
+    def _write_record(
+        self, sink: RawLayerSink, record: dict[str, t.Any], extracted_at: str | None
+    ) -> None:
         if sink._validator is not None:
             _validate(sink, record)
         sink._singer_validate_message(record)
-        sink.write_message(record, message_dict.get("time_extracted"))
+        sink.write_message(record, extracted_at)
         sink.record_counter_metric.increment()
         if sink.is_full:
             # Drain everything, not just this sink, so the state can move forward
@@ -315,9 +340,7 @@ class TargetS3(Target):
     @override
     def _process_activate_version_message(self, message_dict: dict[str, t.Any]) -> None:
         self._assert_line_requires(message_dict, requires={"stream", "version"})
-        stream_name = message_dict["stream"]
-        self._assert_sink_exists(stream_name)
-        sink = t.cast("RawLayerSink", self._sinks_active[stream_name])
+        sink = self._raw_layer_sink(message_dict["stream"])
         was_open = sink.open_version is not None
         self.drain_one(sink)  # buffered records belong to the version before this message
         sink.activate_version(int(message_dict["version"]))
@@ -362,7 +385,7 @@ class TargetS3(Target):
             for error in exc.errors:  # one line per bad setting, without the SDK's summary
                 cls.logger.error("target-s3: %s", error)  # noqa: TRY400 - no traceback
             sys.exit(1)
-        except (StorageError, InvalidInputLine, InvalidRecordError) as exc:
+        except (StorageError, InvalidInputLine, InvalidRecordError, BatchInputError) as exc:
             cls.logger.error("target-s3: %s", exc)  # noqa: TRY400 - one line, no traceback
             sys.exit(1)
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import pytest
 from igdb_emulator.samples import samples_dir
@@ -23,6 +23,8 @@ from target_s3.target import TargetS3
 pytest_plugins = ["seaweedfs_fixture"]
 
 RESOURCES = Path(__file__).parent / "resources"
+BATCHES = RESOURCES / "batches"
+BATCH_ROOT = "BATCH_ROOT"  # where the recorded BATCH messages' URLs start (build_resources.py)
 SEEDS = samples_dir() / "gameboy-seeds"
 TARGET_BIN = str(Path(sys.executable).with_name("target-s3"))
 
@@ -32,6 +34,7 @@ class SingerFiles:
 
     seeds = SEEDS
     resources = RESOURCES
+    batches = BATCHES
     target_bin = TARGET_BIN
 
     @staticmethod
@@ -46,9 +49,16 @@ class SingerFiles:
         )
 
     @staticmethod
-    def lines(name: str, *, version: int | None = None) -> list[str]:
-        """A recorded input; `version` replaces every ACTIVATE_VERSION's (a new run)."""
-        lines = (RESOURCES / name).read_text(encoding="utf-8").splitlines()
+    def lines(
+        name: str, *, version: int | None = None, batch_root: str = BATCHES.as_uri()
+    ) -> list[str]:
+        """A recorded input; `version` replaces every ACTIVATE_VERSION's (a new run).
+
+        BATCH messages name the files under `batch_root` (default: the
+        resources' `batches/` folder, as `file://` URLs).
+        """
+        text = (RESOURCES / name).read_text(encoding="utf-8")
+        lines = text.replace(f'"{BATCH_ROOT}/', f'"{batch_root}/').splitlines()
         if version is None:
             return lines
         out = []
@@ -65,6 +75,15 @@ class SingerFiles:
     def seed_records(name: str) -> list[dict[str, Any]]:
         text = (SEEDS / name).read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines()]
+
+    @staticmethod
+    def batch_records() -> list[dict[str, Any]]:
+        """The records of the recorded batch files, in file order."""
+        return [
+            json.loads(line)
+            for path in sorted(BATCHES.glob("*.jsonl"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+        ]
 
 
 @pytest.fixture
@@ -84,11 +103,15 @@ class Lake:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def run(self, lines: Iterable[str], **overrides: Any) -> list[dict[str, Any]]:
-        """Run the target in-process; returns the STATE values it emitted."""
+        """Run the target in-process; returns the STATE values it emitted.
+
+        The target reads `lines` one at a time, as it would read its stdin: a
+        generator may check the lake between two messages.
+        """
         out = io.StringIO()
         target = TargetS3(config={**self.config, **overrides})
         with contextlib.redirect_stdout(out):
-            target.listen(io.StringIO("\n".join(lines) + "\n"))
+            target.listen(cast("IO[str]", (f"{line}\n" for line in lines)))
         return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
     def storage(self) -> Storage:

@@ -205,6 +205,7 @@ def test_about_advertises_exactly_the_settings_with_an_effect(singer: Any) -> No
     about = json.loads(result.stdout)
 
     assert set(about["settings"]["properties"]) == set(ADVERTISED)
+    assert about["capabilities"] == ["about", "batch", "structured-logging", "validate-records"]
     assert not set(REFUSED) & set(about["settings"]["properties"])
 
 

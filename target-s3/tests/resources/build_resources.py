@@ -7,13 +7,23 @@ unicode spellings are exactly IGDB's.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
+from igdb_emulator import Dataset
 from igdb_emulator.samples import samples_dir
 
 SEEDS = samples_dir() / "gameboy-seeds"
 HERE = Path(__file__).parent
+BATCHES = HERE / "batches"
+# BATCH messages name their files by URL; the tests put the folder's URL here
+# (`file:///.../batches` or `s3://bucket/batches`, see tests/conftest.py).
+BATCH_ROOT = "BATCH_ROOT"
+BATCH_GAMES = 1_200
+BATCH_FILES = 3
+# The fields kept from the emulator's games: small files, every JSON type.
+BATCH_FIELDS = ("id", "name", "slug", "aggregated_rating", "platforms", "created_at", "updated_at")
 EXTRACTED = "2026-11-26T06:00:00.000000+00:00"
 VERSION = 1764136800123
 
@@ -105,6 +115,50 @@ def main() -> None:
 
     # The same full refresh, but the tap died before the closing ACTIVATE_VERSION.
     write("games_full_refresh_incomplete.singer", full)
+
+    write_batches(games_schema)
+
+
+def write_batches(games_schema: str) -> None:
+    """1,200 games in three files, gzipped and plain, and the BATCH inputs naming them.
+
+    The games come from the emulator's generator (the samples have 100); each
+    file holds raw JSON records, one per line, as the SDK's batcher writes them.
+    """
+    generated = Dataset.generate(games=BATCH_GAMES, seed=13).table("games").records()
+    games = [{name: game[name] for name in BATCH_FIELDS if name in game} for game in generated]
+    BATCHES.mkdir(exist_ok=True)
+    size = BATCH_GAMES // BATCH_FILES
+    names = []
+    for number in range(BATCH_FILES):
+        chunk = games[number * size : (number + 1) * size]
+        text = "".join(json.dumps(game, ensure_ascii=False) + "\n" for game in chunk).encode()
+        name = f"games-{number + 1}.jsonl"
+        (BATCHES / name).write_bytes(text)
+        (BATCHES / f"{name}.gz").write_bytes(gzip.compress(text, mtime=0))
+        names.append(name)
+    schema = json.loads(games_schema)
+    schema["schema"] = schema_for([json.dumps(game) for game in games])
+    schema_line = json.dumps(schema)
+    last = state("games", max(game["updated_at"] for game in games))
+
+    def batch(compression: str, suffix: str, kind: str = "jsonl") -> str:
+        return message(
+            "BATCH",
+            "games",
+            encoding={"format": kind, "compression": compression},
+            manifest=[f"{BATCH_ROOT}/{name}{suffix}" for name in names],
+        )
+
+    write("games_batch_gzip.singer", [schema_line, batch("gzip", ".gz"), last])
+    write("games_batch_jsonl.singer", [schema_line, batch("none", ""), last])
+    write("games_batch_parquet.singer", [schema_line, batch("none", "", "parquet"), last])
+    # A full refresh in batch mode: the BATCH inside the stream's version.
+    version = message("ACTIVATE_VERSION", "games", version=VERSION)
+    write(
+        "games_batch_in_version.singer",
+        [schema_line, state("games", None), version, batch("gzip", ".gz"), last, version, last],
+    )
 
 
 if __name__ == "__main__":

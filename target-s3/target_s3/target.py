@@ -168,7 +168,11 @@ class TargetS3(Target):
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
-        self._emittable_state: dict[str, t.Any] | None = None
+        # Per stream with an open version: its bookmark when the version opened.
+        self._held_bookmarks: dict[str, t.Any] = {}
+        # The whole state when the first open version opened, for states without
+        # per-stream bookmarks.
+        self._state_before_versions: dict[str, t.Any] | None = None
         self._emitted_state: dict[str, t.Any] | None = None
         self.settings = Settings.from_config(self.config)
         self.storage = open_storage(self.config)
@@ -340,35 +344,52 @@ class TargetS3(Target):
     @override
     def _process_activate_version_message(self, message_dict: dict[str, t.Any]) -> None:
         self._assert_line_requires(message_dict, requires={"stream", "version"})
-        sink = self._raw_layer_sink(message_dict["stream"])
-        was_open = sink.open_version is not None
+        stream_name = message_dict["stream"]
+        sink = self._raw_layer_sink(stream_name)
         self.drain_one(sink)  # buffered records belong to the version before this message
         sink.activate_version(int(message_dict["version"]))
-        if was_open and not self._any_open_version():
-            self._emittable_state = copy.deepcopy(self._latest_state)
-            self.drain_all()  # every record so far is listed: release the held state
+        if sink.open_version is not None:
+            self._hold_bookmark(stream_name)
+        elif stream_name in self._held_bookmarks:
+            del self._held_bookmarks[stream_name]
+            self.drain_all()  # every record of the stream is listed: release its bookmark
 
-    @override
-    def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
-        super()._process_state_message(message_dict)
-        if not self._any_open_version():
-            self._emittable_state = copy.deepcopy(self._latest_state)
+    def _hold_bookmark(self, stream_name: str) -> None:
+        """Keep the stream's bookmark as it is now, until its version completes."""
+        if stream_name in self._held_bookmarks:
+            return  # a version replacing an unfinished one: the older bookmark stays
+        if not self._held_bookmarks:
+            self._state_before_versions = copy.deepcopy(self._latest_state)
+        bookmarks = (self._latest_state or {}).get("bookmarks")
+        entry = bookmarks.get(stream_name, _ABSENT) if isinstance(bookmarks, dict) else _ABSENT
+        self._held_bookmarks[stream_name] = entry if entry is _ABSENT else copy.deepcopy(entry)
 
-    def _any_open_version(self) -> bool:
-        return any(
-            t.cast("RawLayerSink", sink).open_version is not None
-            for sink in self._sinks_active.values()
-        )
+    def _safe_state(self) -> dict[str, t.Any] | None:
+        """The newest state in which every stream's bookmark points into listed files.
+
+        A stream with an open version keeps the bookmark it had when the version
+        opened (none if it had none): its later bookmarks point into unlisted
+        files. Every other stream's bookmark is the newest received, since
+        `drain_all` has listed all their records before calling this.
+        """
+        state = copy.deepcopy(self._latest_state)
+        if state is None or not self._held_bookmarks:
+            return state
+        bookmarks = state.get("bookmarks")
+        if not isinstance(bookmarks, dict):
+            return self._state_before_versions  # no per-stream bookmarks to go by
+        for stream_name, entry in self._held_bookmarks.items():
+            if entry is _ABSENT:
+                bookmarks.pop(stream_name, None)
+            else:
+                bookmarks[stream_name] = copy.deepcopy(entry)
+        return state
 
     @override
     def _write_state_message(self, state: dict[str, t.Any]) -> None:
-        """Emit only state whose records are all listed (drain_all calls this last).
-
-        While a version is open, the newest state received before it opened is
-        the latest one that is safe: later bookmarks point into unlisted files.
-        """
+        """Emit only state whose records are all listed (drain_all calls this last)."""
         _ = state
-        safe = self._emittable_state
+        safe = self._safe_state()
         if safe is None or safe == self._emitted_state:
             return
         self._emitted_state = copy.deepcopy(safe)
@@ -388,6 +409,9 @@ class TargetS3(Target):
         except (StorageError, InvalidInputLine, InvalidRecordError, BatchInputError) as exc:
             cls.logger.error("target-s3: %s", exc)  # noqa: TRY400 - one line, no traceback
             sys.exit(1)
+
+
+_ABSENT: t.Final = object()  # a stream that had no bookmark when its version opened
 
 
 class InvalidRecordError(Exception):

@@ -7,6 +7,8 @@ import subprocess
 import time
 from typing import Any
 
+import pytest
+
 GAMES = "raw/games"
 GENRES = "raw/dimensions/genres"
 
@@ -136,3 +138,48 @@ def test_the_same_schema_again_keeps_the_sink_and_its_batch(lake: Any, singer: A
     manifest = lake.manifest(GAMES)
     assert manifest is not None
     assert [item["records"] for item in manifest["files"]] == [100]  # one batch, not two
+
+
+PLATFORMS = "raw/platforms"
+FAILING = "three_streams_the_first_fails_in_its_version.singer"
+
+
+@pytest.mark.parametrize("had_bookmark", [True, False], ids=["with a bookmark", "first run"])
+@pytest.mark.fault_matrix(
+    fault="stream games fails inside its table version, platforms and genres follow ({id})",
+    injected="recorded Singer input (no closing ACTIVATE_VERSION for games)",
+    outcome="survived: the other streams land and their state moves; games stays as it was",
+    check="emitted states: games' bookmark as when its version opened; games manifest unchanged",
+)
+def test_a_stream_failing_inside_its_version_holds_back_only_its_own_bookmark(
+    lake: Any, singer: Any, had_bookmark: bool
+) -> None:
+    lake.run(singer.lines("games_incremental.singer"))  # games has a table already
+    before = lake.manifest(GAMES)
+    lines = singer.lines(FAILING, version=2_000_000_000_000)
+    if not had_bookmark:  # the version opened with no games bookmark at all
+        first = json.loads(lines[1])
+        del first["value"]["bookmarks"]["games"]
+        lines[1] = json.dumps(first)
+    sent = states_in(lines)
+    opened_with = sent[0]["bookmarks"].get("games")
+
+    emitted = lake.run(lines, batch_size_records=20)
+
+    assert emitted, "no state emitted at all"
+    for state in emitted:  # games' bookmark never points into its unlisted files
+        assert state["bookmarks"].get("games") == opened_with
+    final = emitted[-1]["bookmarks"]
+    assert final["platforms"] == sent[-1]["bookmarks"]["platforms"]  # moved on
+    assert final["platforms"] != sent[0]["bookmarks"]["platforms"]
+    assert final["genres"] == {}
+    assert ("games" in final) is had_bookmark
+    assert lake.manifest(GAMES) == before
+    unlisted = {key for key in lake.keys(GAMES) if "/batch-" in key} - {
+        item["key"] for item in before["files"]
+    }
+    assert len(unlisted) == 3  # games' 60 records, stored, never listed
+    assert all(lake.status(key) in {"temp", None} for key in unlisted)
+    platforms = [json.loads(line) for line in lines if line.startswith('{"type": "RECORD"')]
+    assert len(lake.records(PLATFORMS)) == sum(m["stream"] == "platforms" for m in platforms)
+    assert lake.manifest(GENRES)["table_version"] == 2_000_000_000_000

@@ -117,6 +117,7 @@ def main() -> None:
     write("games_full_refresh_incomplete.singer", full)
 
     write_batches(games_schema)
+    write_one_stream_failing(games_schema, genres_schema, ordered, genres)
 
 
 def write_batches(games_schema: str) -> None:
@@ -159,6 +160,54 @@ def write_batches(games_schema: str) -> None:
         "games_batch_in_version.singer",
         [schema_line, state("games", None), version, batch("gzip", ".gz"), last, version, last],
     )
+
+
+def write_one_stream_failing(
+    games_schema: str, genres_schema: str, games: list[str], genres: list[str]
+) -> None:
+    """Stream A (games) fails inside its version; B (platforms) and C (genres) complete.
+
+    As the tap sends a run in which games is read from scratch and its reads
+    fail before the closing ACTIVATE_VERSION, while the streams after it carry
+    on: platforms incremental from its bookmark, genres a versioned snapshot.
+    Each STATE carries every stream's bookmark, as the SDK's do.
+    """
+    platforms = (SEEDS / "igdb_platforms_mock.jsonl").read_text(encoding="utf-8").splitlines()
+    platforms_schema = message(
+        "SCHEMA",
+        "platforms",
+        schema=schema_for(platforms),
+        key_properties=["id"],
+        bookmark_properties=["updated_at"],
+    )
+    bookmarks: dict[str, object] = {
+        "games": {"replication_key": "updated_at", "replication_key_value": 1_600_000_000},
+        "platforms": {"replication_key": "updated_at", "replication_key_value": 1_600_000_000},
+    }
+
+    def current_state() -> str:
+        return json.dumps({"type": "STATE", "value": {"bookmarks": bookmarks}})
+
+    def moved(stream: str, lines: list[str]) -> str:
+        newest = max(json.loads(line)["updated_at"] for line in lines)
+        bookmarks[stream] = {"replication_key": "updated_at", "replication_key_value": newest}
+        return current_state()
+
+    open_games = message("ACTIVATE_VERSION", "games", version=VERSION)
+    lines = [games_schema, current_state(), open_games]
+    for start in range(0, 60, 20):  # the reads fail after 60 games
+        chunk = games[start : start + 20]
+        lines += [record("games", line) for line in chunk]
+        lines.append(moved("games", chunk))
+    lines.append(platforms_schema)
+    newer = [line for line in platforms if json.loads(line)["updated_at"] > 1_600_000_000]
+    lines += [record("platforms", line) for line in newer]
+    lines.append(moved("platforms", newer))
+    activate_genres = message("ACTIVATE_VERSION", "genres", version=VERSION)
+    lines += [genres_schema, activate_genres, *(record("genres", line) for line in genres)]
+    bookmarks["genres"] = {}
+    lines += [activate_genres, current_state()]
+    write("three_streams_the_first_fails_in_its_version.singer", lines)
 
 
 if __name__ == "__main__":

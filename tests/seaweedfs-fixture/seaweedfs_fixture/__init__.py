@@ -7,8 +7,9 @@ A test-only package and pytest plugin, loaded only where a conftest asks for it:
 (target-s3/tests/conftest.py and the root conftest.py). It deliberately has no
 `pytest11` entry point, which would load it into every pytest run of the
 environment. Fixtures: the session-scoped `seaweedfs` server and a fresh, empty
-`s3_bucket`; `start_seaweedfs` gives a test a server of its own to stop, kill
-and restart.
+`s3_bucket`, and `s3_fault_proxy` in front of the server, which refuses
+requests from the moment a test says (seaweedfs_fixture.fault_proxy);
+`start_seaweedfs` gives a test a server of its own to stop and restart.
 """
 
 from __future__ import annotations
@@ -31,8 +32,21 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from seaweedfs_fixture.fault_proxy import S3FaultProxy, SeenRequest
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "PORT_FLAGS",
+    "Identity",
+    "S3FaultProxy",
+    "SeaweedFS",
+    "SeenRequest",
+    "free_ports",
+    "start_seaweedfs",
+    "stop_process",
+]
 
 REGION = "us-east-1"
 START_TIMEOUT_S = 60.0
@@ -161,12 +175,19 @@ class SeaweedFS:
         path.write_text(json.dumps(config, indent=2))
         return path
 
-    def client(self, identity: Identity | None = None, *, max_attempts: int = 3) -> S3Client:
-        """A boto3 S3 client for this server (admin identity unless told otherwise)."""
+    def client(
+        self,
+        identity: Identity | None = None,
+        *,
+        max_attempts: int = 3,
+        endpoint_url: str | None = None,
+    ) -> S3Client:
+        """A boto3 S3 client for this server (admin identity unless told otherwise),
+        or for a proxy in front of it (`endpoint_url`)."""
         who = identity or self.admin
         return boto3.client(
             "s3",
-            endpoint_url=self.endpoint_url,
+            endpoint_url=endpoint_url or self.endpoint_url,
             region_name=self.region,
             aws_access_key_id=who.access_key,
             aws_secret_access_key=who.secret_key,
@@ -245,20 +266,6 @@ class SeaweedFS:
         process, self._process = self._process, None
         stop_process(process, STOP_TIMEOUT_S)
 
-    def kill(self) -> None:
-        """SIGKILL: the server is gone at once, as after a crash.
-
-        An outage that starts when the test says: a SIGTERM'd `weed mini` may
-        keep answering S3 for seconds while it shuts down (longer on a busy
-        machine), long enough for a run to finish in it. What the server
-        acknowledged stays: it is in the OS's page cache, which outlives the
-        process.
-        """
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT_S)
-
 
 def start_seaweedfs(data_dir: Path) -> SeaweedFS:
     """A new server on free ports keeping its data in `data_dir`, running; the caller stops it.
@@ -280,6 +287,13 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def s3_fault_proxy(seaweedfs: SeaweedFS) -> Iterator[S3FaultProxy]:
+    """A fault proxy in front of the session's server (forwarding until told), stopped after."""
+    with S3FaultProxy(seaweedfs.endpoint_url) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +16,25 @@ import pytest
 from igdb_emulator import Dataset, Emulator
 from igdb_emulator.pytest_plugin import EmulatorFactory
 
-from tests.e2e.conftest import MAIN_JOB, RUN_TIMEOUT_S, Pipeline, prod_pipeline_for
-from tests.support.chaos import WatchedRun
+from tests.e2e.conftest import MAIN_JOB, Pipeline, prod_pipeline_for
 from tests.support.dim_games import assert_rows_equal, expected_dim_games
 from tests.support.lake import DEFAULT_STREAMS, Lake, listed_records, manifest
-from tests.support.seaweedfs import SeaweedFS, start_seaweedfs
+from tests.support.seaweedfs import S3FaultProxy, SeaweedFS
 
 LOCK_KEY = "raw/_lock.json"
 PLUGIN_TRACEBACK = re.compile(r"(tap-igdb|target-s3)\s+Traceback")
 # As Meltano prints a line target-s3 logged at ERROR (it prefixes its own messages).
 TARGET_ERROR = re.compile(r"\[error\s*\]\s+target-s3\s+target-s3: ")
-# Meltano's own error when it cannot save state (kept in the same bucket).
-MELTANO_STATE_FAILURE = "Failed to persist incremental state to the configured backend"
-# Enough games, in files of 1,000 records, that target-s3 is still writing
-# when the server goes away.
-OUTAGE_GAMES = 20_000
+# Games in files of 1,000 records: five games files, the outage starts at the second.
+OUTAGE_GAMES = 5_000
 SMALL_FILES = {"TARGET_S3_BATCH_SIZE_RECORDS": "1000"}
-# outage seconds, target-s3 settings, whether the run must fail
+GAMES_FILE = r"^raw/games/(dt=[^/]+/)?batch-"
+# target-s3 settings, how many requests the outage refuses (None: every one until
+# the run has failed), whether the run must fail
 OUTAGES = {
-    # botocore's standard retries (5, backoff up to 1+2+4+8+16 s) usually outlast it.
-    "3 s, within the retries": (3.0, {}, False),
-    "20 s, beyond 1 retry": (20.0, {"TARGET_S3_MAX_RETRIES": "1"}, True),
+    # botocore's standard retries (5 by default) outlast three refusals of one request.
+    "3 requests refused, within the retries": ({}, 3, False),
+    "every request refused, beyond 1 retry": ({"TARGET_S3_MAX_RETRIES": "1"}, None, True),
 }
 
 
@@ -80,68 +76,59 @@ def deny_writes_under(client: Any, bucket: str, prefix: str) -> None:
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
-def wait_for(condition: Callable[[], bool], run: WatchedRun, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert run.process.poll() is None, f"the run ended before {what}:\n{run.output()[-3000:]}"
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.2)  # polling the bucket; the deadline bounds the wait
-
-
-@pytest.fixture
-def own_seaweedfs(tmp_path: Path) -> Iterator[SeaweedFS]:
-    """A server of this test's own: stopping the session's would break other tests' clients."""
-    server = start_seaweedfs(tmp_path / "seaweedfs")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(("outage", "settings", "fails"), OUTAGES.values(), ids=OUTAGES.keys())
+@pytest.mark.parametrize(("settings", "refusals", "fails"), OUTAGES.values(), ids=OUTAGES.keys())
 @pytest.mark.fault_matrix(
-    fault="SeaweedFS killed while target-s3 writes, back after {id}",
-    injected="SeaweedFS (S3) process, SIGKILL",
+    fault="S3 unreachable for target-s3 from its 2nd games file on, {id}",
+    injected="S3 fault proxy in front of SeaweedFS: connections reset from that PUT on",
     outcome="survived by bounded retries, or fails loudly with one line; then rerun",
-    check="every listed file exists whole; dim_games equals the source after the rerun",
+    check="the refused write retried; every listed file exists whole; "
+    "dim_games equals the source after the rerun",
 )
-def test_s3_stopped_mid_write_and_restarted_is_survived_or_one_line_then_rerun(
+def test_an_s3_outage_mid_write_is_survived_within_the_retries_or_one_line_then_rerun(
     tmp_path: Path,
     igdb_emulator_factory: EmulatorFactory,
-    own_seaweedfs: SeaweedFS,
-    outage: float,
+    seaweedfs: SeaweedFS,
+    s3_bucket: str,
+    s3_fault_proxy: S3FaultProxy,
     settings: dict[str, str],
+    refusals: int | None,
     fails: bool,
 ) -> None:
+    """The outage starts at a request the proxy picks itself (the second games file's PUT),
+    so it always falls while target-s3 writes, and it lasts a number of refused requests,
+    not seconds: within the retries, or until the run has failed. Only target-s3 goes
+    through the proxy: Meltano's state and dbt reach SeaweedFS directly."""
     emulator = igdb_emulator_factory(Dataset.generate(games=OUTAGE_GAMES, seed=11))
-    bucket = own_seaweedfs.create_bucket("outage-lake")
-    pipeline = prod_pipeline_for(tmp_path, emulator, own_seaweedfs, bucket)
-    pipeline.env.update({**SMALL_FILES, **settings})
-    run = WatchedRun(pipeline.start_meltano(*MAIN_JOB))
-    wait_for(
-        lambda: any("/batch-" in key for key in pipeline.lake.keys("raw/games/")),
-        run,
-        RUN_TIMEOUT_S,
-        "games file stored",
+    pipeline = prod_pipeline_for(tmp_path, emulator, seaweedfs, s3_bucket)
+    pipeline.env.update(
+        {**SMALL_FILES, **settings, "TARGET_S3_ENDPOINT_URL": s3_fault_proxy.endpoint_url}
     )
+    s3_fault_proxy.fail_from("PUT", key=GAMES_FILE, after=1, refusals=refusals)
 
-    own_seaweedfs.kill()
-    assert run.process.poll() is None, "the run ended before the outage began"
-    time.sleep(outage)  # the outage itself
-    own_seaweedfs.start()
-    returncode = run.wait(RUN_TIMEOUT_S)
+    result = pipeline.meltano(*MAIN_JOB, check=False)
 
-    output = run.output()
+    output = result.stdout + result.stderr
+    refused = s3_fault_proxy.refused()
+    assert refused, f"the outage never began (no second games file):\n{output[-3000:]}"
+    first = refused[0]
+    assert (first.method, re.match(GAMES_FILE, first.key) is not None) == ("PUT", True)
+    attempts = [  # to write the file (its tagging is a PUT on the same key)
+        seen
+        for seen in s3_fault_proxy.requests
+        if (seen.method, seen.key) == ("PUT", first.key) and "tagging" not in seen.query
+    ]
+    print(f"{len(refused)} requests refused; {len(attempts)} attempts to write {first.key}")
+    assert len(attempts) >= 2, "the refused write was never retried"
     if fails:
-        assert returncode != 0
-    if returncode != 0 and not TARGET_ERROR.search(output):
-        # Meltano's state write to the same bucket met the outage first and
-        # stopped the run, killing target-s3 (its lease is left to the rerun).
-        assert MELTANO_STATE_FAILURE in output, output[-4000:]
-        assert not PLUGIN_TRACEBACK.search(output), output[-4000:]
-    elif returncode != 0:
-        target_error(output, "cannot reach S3", f"s3://{bucket}/raw/")
+        assert result.returncode != 0
+        assert all(seen.refused for seen in attempts)
+        target_error(output, "cannot reach S3", f"s3://{s3_bucket}/raw/games/")
+        s3_fault_proxy.heal()
+    else:
+        assert result.returncode == 0, output[-3000:]
+        assert len(refused) == refusals
+        assert not attempts[-1].refused
     assert_lake_consistent(pipeline.lake)
     pipeline.meltano(*MAIN_JOB)
     assert_lake_consistent(pipeline.lake)

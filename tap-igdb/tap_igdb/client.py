@@ -18,12 +18,14 @@ from importlib import resources
 
 from singer_sdk import Stream
 from singer_sdk import singerlib as singer
+from singer_sdk.helpers._state import reset_state_progress_markers
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.schema.source import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
 from tap_igdb.apicalypse import KeysetWindow
+from tap_igdb.errors import StreamError
 from tap_igdb.field_types import FieldTypes
 from tap_igdb.progress import Progress
 from tap_igdb.timestamps import unix_seconds
@@ -63,6 +65,8 @@ class IGDBStream(Stream):
         self._field_types = FieldTypes(self.name, self.schema)
         self._reported_fields: set[str] = set()
         self._start: tuple[int | None, bool] | None = None
+        self.failure: str | None = None
+        """Why this sync's read failed (one line), or None."""
 
     @property
     @override
@@ -96,13 +100,26 @@ class IGDBStream(Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterator[Record]:
-        """Read the stream (split when large) and frame full reads with a table version."""
+        """Read the stream (split when large), framed by a table version when read from
+        scratch. A read that fails after its retries ends this stream only (`_fail`)."""
         _, from_scratch = self._starting_point_once()
         versioned = from_scratch and bool(self.config["emit_activate_version_messages"])
         self._stream_version = int(time.time() * 1000) if versioned else None
+        self.failure = None
         if self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
+        try:
+            yield from self._read(context)
+        except StreamError as error:
+            self._fail(error, context)
+            return
+        finally:
+            self._start = None  # the next sync works out its own starting point
+        if self.get_batch_config(self.config) is None:
+            self._close_version()  # in batch mode, after the last BATCH (get_batches)
 
+    def _read(self, context: Context | None) -> Iterator[Record]:
+        """The stream's records, one response at a time, as the reader gets them."""
         progress = Progress(
             self.logger,
             self.name,
@@ -126,11 +143,24 @@ class IGDBStream(Stream):
             yield from records
             del records  # before the next response is decoded: one response in memory at a time
         self.logger.info("%s (done)", progress.describe())
-        self._start = None  # the next sync works out its own starting point
 
-        # Reached only after the SDK wrote every record: "version v is complete".
+    def _close_version(self) -> None:
+        """ "Version v is complete": sent only once every record of the stream is out."""
         if self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
+
+    def _fail(self, error: StreamError, context: Context | None) -> None:
+        """This stream's read failed after its retries: log why, and keep its bookmark
+        where it was before this run.
+
+        The SDK would save the highest `updated_at` of the records read so far, past
+        records not read yet; its progress markers are dropped instead. No closing
+        table version either: the target keeps the table's previous version. The tap
+        names every failed stream once the others are read (tap.py).
+        """
+        self.failure = " ".join(str(error).split())
+        self.logger.error("%s: stream failed, the other streams go on: %s", self.name, self.failure)
+        reset_state_progress_markers(self.get_context_state(context))
 
     def _records_of(self, response: StreamResponse) -> list[Record]:
         """Every record of one response, all checked before any of them moves on."""

@@ -35,6 +35,7 @@ import typing as t
 from bisect import insort
 from dataclasses import dataclass, field
 
+from tap_igdb.errors import RunError
 from tap_igdb.plan import (
     Job,
     Opening,
@@ -149,7 +150,10 @@ class RunReader:
             return self._reads[source.name]
 
     def responses(self, source: Source) -> Iterator[StreamResponse]:
-        """The stream's responses as they arrive; re-raises a failed request's error."""
+        """The stream's responses as they arrive; re-raises a failed request's error.
+
+        A failed read ends this stream's read only: the others read on (the tap closes
+        the reader when the run ends)."""
         read = self.read(source)
         with self._cond:
             self._consuming = read
@@ -157,12 +161,12 @@ class RunReader:
         try:
             while (response := self._next_response(read)) is not None:
                 yield response
-        except GeneratorExit:
-            with self._cond:  # the SDK stopped early (a record limit): this stream only
+        except (GeneratorExit, Exception):
+            with self._cond:  # this stream failed, or the SDK stopped it early (a limit)
                 self._stop(read)
             raise
         except BaseException:
-            self.close()  # the run fails: stop reading ahead
+            self.close()  # interrupted: stop reading ahead
             raise
         finally:
             with self._cond:
@@ -364,6 +368,11 @@ class RunReader:
             if error is not None:
                 for read in job.reads:
                     read.error = read.error or error
+                if isinstance(error, RunError):
+                    # No stream can get past it (credentials): every read ends with it.
+                    for read in self._reads.values():
+                        read.error = read.error or error
+                    self.close()
             self._done(job)
 
     def _log_plan(self, job: Job) -> None:

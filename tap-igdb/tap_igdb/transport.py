@@ -19,7 +19,8 @@ Errors are one line naming the endpoint (`games`, `games/count` or
 `multiquery (genres, themes)`), the status and IGDB's cause, never a secret:
 429, 408, 5xx, timeouts, cut connections and broken JSON in a 200 are retried;
 413 asks the request for fewer records per page, then again; any other status fails
-at once.
+at once. Each is the failure of the streams the request was for (IGDBAPIError), except
+a 401 with a freshly fetched token, which no stream can get past (AuthError).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_igdb.apicalypse import multiquery_body
-from tap_igdb.errors import IGDBAPIError, PayloadTooLargeError
+from tap_igdb.errors import AuthError, IGDBAPIError, PayloadTooLargeError
 from tap_igdb.http import new_session, when_sent
 from tap_igdb.responses import (
     BrokenJSONError,
@@ -167,7 +168,7 @@ class IGDBTransport:
                     f"{endpoint}: IGDB refused a freshly fetched token (401); "
                     "check that client_id and client_secret belong to one Twitch app"
                 )
-                raise IGDBAPIError(msg)
+                raise AuthError(msg)  # every stream's requests would be refused
         return self._answers(response, blocks, endpoint)
 
     def _post(self, prepared: requests.PreparedRequest) -> requests.Response:

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeAlias
 
 import pytest
 from igdb_emulator import Emulator
+from tap_igdb.errors import StreamsFailedError
 from tap_igdb.tap import TapIGDB
 from typing_extensions import override
 
@@ -137,6 +138,8 @@ class TapRun:
     """The Singer messages one sync wrote to stdout, parsed."""
 
     messages: list[JSONObject]
+    failed: StreamsFailedError | None = None
+    """Set when the run ended naming failed streams (`run_tap(..., failing=True)`)."""
 
     def of_type(self, message_type: str, stream: str | None = None) -> list[JSONObject]:
         return [
@@ -172,13 +175,15 @@ class RunTap(Protocol):
         streams: list[str] | None = None,
         state: JSONObject | None = None,
         clock: Callable[[], float] | None = None,
+        failing: bool = False,
     ) -> TapRun: ...
 
 
 @pytest.fixture(scope="session")
 def run_tap() -> RunTap:
-    """`run_tap(config, streams=[...], state=..., clock=...)`: one in-process sync,
-    messages parsed; `clock` is the tap's notion of now (the emulator's, in tests)."""
+    """`run_tap(config, streams=[...], state=..., clock=..., failing=...)`: one in-process
+    sync, messages parsed. `clock` is the tap's notion of now (the emulator's, in tests);
+    `failing=True`: the run must end naming failed streams (`TapRun.failed`)."""
 
     def run(
         config: JSONObject,
@@ -186,6 +191,7 @@ def run_tap() -> RunTap:
         streams: list[str] | None = None,
         state: JSONObject | None = None,
         clock: Callable[[], float] | None = None,
+        failing: bool = False,
     ) -> TapRun:
         tap = TapIGDB(config=config, state=state, clock=clock or time.time)
         if streams is not None:
@@ -194,11 +200,19 @@ def run_tap() -> RunTap:
             for name, stream in tap.streams.items():
                 stream.selected = name in streams
         output = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+        failed = None
         with contextlib.redirect_stdout(output):
-            tap.sync_all()
+            try:
+                tap.sync_all()
+            except StreamsFailedError as exc:
+                if not failing:
+                    raise
+                failed = exc
+        assert failed is not None or not failing, "the run was expected to fail"
         output.flush()
         raw = output.buffer.getvalue().decode()
-        return TapRun([json.loads(line) for line in raw.splitlines() if line.strip()])
+        messages = [json.loads(line) for line in raw.splitlines() if line.strip()]
+        return TapRun(messages, failed)
 
     return run
 

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from tap_igdb.errors import IGDBAPIError
+from tap_igdb.errors import AuthError
 
 if TYPE_CHECKING:
     from conftest import FakeServer, Handler, JSONObject, Reply, RunTap, Seen
@@ -160,11 +160,11 @@ def test_bad_request_fails_at_once_naming_endpoint_status_and_cause(
         status=400,
         body=[{"title": "Invalid Field", "status": 400, "cause": "Invalid field name: 'nope'"}],
     )
-    with pytest.raises(IGDBAPIError) as raised:
-        run_tap(fake_igdb_config, streams=["genres"])
-    assert (
-        str(raised.value) == "genres: IGDB answered 400 Invalid Field: Invalid field name: 'nope'"
-    )
+    run = run_tap(fake_igdb_config, streams=["genres"], failing=True)
+    assert run.failed is not None
+    assert run.failed.failures == {
+        "genres": "genres: IGDB answered 400 Invalid Field: Invalid field name: 'nope'"
+    }
     assert len(fake_igdb.api_requests()) == 1
 
 
@@ -174,11 +174,13 @@ def test_server_errors_are_retried_then_fail_with_one_line(
     fake_igdb.api = lambda seen: fake_igdb.reply(
         status=502, body="Bad Gateway", content_type="text/plain"
     )
-    with pytest.raises(IGDBAPIError) as raised:
-        run_tap({**fake_igdb_config, "max_retries": 2}, streams=["genres"])
+    run = run_tap({**fake_igdb_config, "max_retries": 2}, streams=["genres"], failing=True)
     assert len(fake_igdb.api_requests()) == 3
-    message = str(raised.value)
-    assert message == "genres: giving up after 3 attempts: genres: IGDB answered 502 Bad Gateway"
+    message = str(run.failed)
+    assert message == (
+        "tap-igdb: 1 of 1 streams failed: "
+        "genres (genres: giving up after 3 attempts: genres: IGDB answered 502 Bad Gateway)"
+    )
     assert "fake-secret-value" not in message
     assert "fake-token" not in message
 
@@ -204,8 +206,9 @@ def test_invalid_json_until_retries_run_out_names_the_endpoint(
     fake_igdb: FakeServer, fake_igdb_config: JSONObject, run_tap: RunTap
 ) -> None:
     fake_igdb.api = lambda seen: fake_igdb.reply(body=b'[{"id": 1,')
-    with pytest.raises(IGDBAPIError, match=r"^genres: giving up after 2 attempts: .*invalid"):
-        run_tap({**fake_igdb_config, "max_retries": 1}, streams=["genres"])
+    run = run_tap({**fake_igdb_config, "max_retries": 1}, streams=["genres"], failing=True)
+    assert run.failed is not None
+    assert re.match(r"genres: giving up after 2 attempts: .*invalid", run.failed.failures["genres"])
 
 
 def test_payload_too_large_halves_the_limit_until_it_fits(
@@ -259,6 +262,6 @@ def test_unauthorized_with_a_fresh_token_is_fatal(
     fake_igdb.api = lambda seen: fake_igdb.reply(
         status=401, body={"message": "Authorization Failure."}
     )
-    with pytest.raises(IGDBAPIError, match="refused a freshly fetched token"):
+    with pytest.raises(AuthError, match="refused a freshly fetched token"):
         run_tap(fake_igdb_config, streams=["genres"])
     assert fake_igdb.paths().count("/oauth2/token") == 2

@@ -112,17 +112,20 @@ def test_persistent_server_errors_fail_with_one_line(
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1
-    # A large stream's first request is its count (without multiquery).
-    assert errors[0].endswith(
-        "giving up after 3 attempts: age_ratings/count: IGDB answered 502 Bad Gateway"
+    # Every stream tried, and failed after its retries: all named, in sync order. A
+    # large stream's first request is its count (without multiquery).
+    assert errors[0].startswith(
+        "Error: tap-igdb: 21 of 21 streams failed: age_ratings (age_ratings/count: "
+        "giving up after 3 attempts: age_ratings/count: IGDB answered 502 Bad Gateway); "
     )
     assert "Traceback" not in result.stderr
-    # The stream that failed opened a table version but never closed it.
+    # Each stream opened a table version but never closed it.
     messages = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [m["type"] for m in messages if m.get("stream") == "age_ratings"] == [
-        "SCHEMA",
-        "ACTIVATE_VERSION",
-    ]
+    for stream in ("age_ratings", "games", "websites"):
+        assert [m["type"] for m in messages if m.get("stream") == stream] == [
+            "SCHEMA",
+            "ACTIVATE_VERSION",
+        ]
 
 
 def test_bad_credentials_fail_with_one_line_naming_the_setting(

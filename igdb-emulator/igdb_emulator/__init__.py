@@ -2,7 +2,7 @@
 
 from igdb_emulator.changes import DayChange
 from igdb_emulator.dataset import Dataset
-from igdb_emulator.faults import Fault
+from igdb_emulator.faults import Fault, HeldRequest
 from igdb_emulator.latency import LatencyModel
 from igdb_emulator.server import Emulator, EmulatorConfig, LoggedRequest
 
@@ -12,6 +12,7 @@ __all__ = [
     "Emulator",
     "EmulatorConfig",
     "Fault",
+    "HeldRequest",
     "LatencyModel",
     "LoggedRequest",
 ]

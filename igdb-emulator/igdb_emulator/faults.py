@@ -1,10 +1,13 @@
 """Faults a test injects into the API.
 
 Transport faults answer the next `count` requests badly: rate limiting, 5xx, slowness,
-broken JSON, token loss. Source faults keep answering 200 while the data misbehaves:
-records change while a reader pages through them (`change_during_read`), records carry
-a field the reader has never seen (`new_field`) or a field of another type
-(`change_type`). Schema drift lasts until the faults are cleared (the source fixed).
+broken JSON, token loss. `hold` keeps requests waiting on arrival until the test
+releases them, so that what the test does meanwhile (kill the client, revoke its
+token) lands while the client is provably waiting on that request. Source faults
+keep answering 200 while the data misbehaves: records change while a reader pages
+through them (`change_during_read`), records carry a field the reader has never seen
+(`new_field`) or a field of another type (`change_type`). Schema drift lasts until the
+faults are cleared (the source fixed).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ FaultKind = Literal[
     "invalid_json",
     "revoke_tokens",
     "expire_tokens_after",
+    "hold",
     "change_during_read",
     "new_field",
     "change_type",
@@ -45,6 +49,8 @@ class Fault:
 
     kind: FaultKind
     count: int = 1
+    after: int = 0
+    """hold: matching requests let through before the held ones."""
     status: int = 502
     seconds: float = 0.0
     endpoint: str | None = None
@@ -91,6 +97,18 @@ class Fault:
     def expire_tokens_after(cls, requests: int, endpoint: str | None = None) -> Fault:
         """The current tokens serve `requests` more API requests, then expire."""
         return cls("expire_tokens_after", requests, endpoint=endpoint)
+
+    @classmethod
+    def hold(cls, after: int = 0, count: int = 1, endpoint: str | None = None) -> Fault:
+        """Of the API requests of `endpoint` (any, when None), let `after` through, then
+        hold the next `count` on arrival: each waits unanswered until `release()` (or
+        until its client hangs up) and is then handled as if it arrived at that moment.
+        `wait_held()` tells when a request is being held."""
+        if after < 0:
+            raise ValueError(f"hold: after must be >= 0, got {after}")
+        if count < 1:
+            raise ValueError(f"hold: count must be at least 1, got {count}")
+        return cls("hold", count, after=after, endpoint=endpoint)
 
     # --- source faults --------------------------------------------------------------
 
@@ -224,6 +242,7 @@ _SPEC_ARGUMENTS: dict[str, dict[str, Callable[[object], bool]]] = {
     "invalid_json": _TRANSPORT,
     "revoke_tokens": {},
     "expire_tokens_after": {"requests": _count, "endpoint": _text},
+    "hold": {"after": _count, "count": _count, "endpoint": _text},
     "change_during_read": {
         "after": _count,
         "changed": _count,
@@ -277,6 +296,23 @@ class FaultQueue:
             ]
         return fired
 
+    def take_hold(self, endpoint: str) -> bool:
+        """Count one arriving API request against the `hold` faults; True: hold it."""
+        held = False
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind != "hold" or fault.endpoint not in (None, endpoint):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                elif not held:
+                    fault.count -= 1
+                    held = True
+            self._faults = [
+                fault for fault in self._faults if fault.kind != "hold" or fault.count > 0
+            ]
+        return held
+
     def take(self, endpoint: str) -> list[Fault]:
         """The response faults that apply to one authenticated request, each counted down."""
         fired: list[Fault] = []
@@ -316,3 +352,56 @@ class FaultQueue:
         """The schema-drift faults that shape `endpoint`'s records, in the order added."""
         with self._lock:
             return [f for f in self._faults if f.kind in DRIFT_KINDS and f.endpoint == endpoint]
+
+
+@dataclass(frozen=True)
+class HeldRequest:
+    """A request a `hold` fault keeps waiting."""
+
+    endpoint: str
+    body: str
+
+
+HOLD_POLL_SECONDS = 0.05
+"""How often a held request checks whether its client hung up."""
+
+
+class HeldRequests:
+    """The requests held now: their handler threads wait here until released."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held: list[tuple[HeldRequest, threading.Event]] = []
+        self._total = 0
+
+    def hold(self, request: HeldRequest, let_go: Callable[[], bool]) -> None:
+        """Block until released, or until `let_go()` (the client hung up, the server stops)."""
+        entry = (request, threading.Event())
+        with self._changed:
+            self._held.append(entry)
+            self._total += 1
+            self._changed.notify_all()
+        try:
+            while not entry[1].wait(HOLD_POLL_SECONDS):
+                if let_go():
+                    return
+        finally:
+            with self._changed:
+                self._held.remove(entry)
+                self._changed.notify_all()
+
+    def held(self) -> list[HeldRequest]:
+        with self._changed:
+            return [request for request, _ in self._held]
+
+    def wait(self, count: int, timeout: float | None) -> bool:
+        """Whether `count` requests have been held (since the start) within `timeout` s."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._total >= count, timeout)
+
+    def release(self) -> int:
+        """Let every request held now go on; how many there were."""
+        with self._changed:
+            for _, released in self._held:
+                released.set()
+            return len(self._held)

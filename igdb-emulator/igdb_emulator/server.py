@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,7 +27,7 @@ from igdb_emulator.changes import DayChange, advance_day, change_during_read, ch
 from igdb_emulator.dataset import Dataset
 from igdb_emulator.drift import reshape, reshape_blobs
 from igdb_emulator.entities import ENTITIES
-from igdb_emulator.faults import Fault, FaultQueue
+from igdb_emulator.faults import Fault, FaultQueue, HeldRequest, HeldRequests
 from igdb_emulator.latency import LatencyModel
 from igdb_emulator.limits import RequestLimiter
 from igdb_emulator.query import count, execute
@@ -88,12 +89,16 @@ class _Response:
 
 
 class EmulatorFaults:
-    """`emu.faults`: add or clear faults; revoking tokens takes effect at once."""
+    """`emu.faults`: add or clear faults; revoking tokens takes effect at once; the
+    requests `hold` faults hold are watched and released here."""
 
-    def __init__(self, queue: FaultQueue, tokens: TokenRegistry, dataset: Dataset) -> None:
+    def __init__(
+        self, queue: FaultQueue, tokens: TokenRegistry, dataset: Dataset, holds: HeldRequests
+    ) -> None:
         self._queue = queue
         self._tokens = tokens
         self._dataset = dataset
+        self._holds = holds
 
     def add(self, fault: Fault) -> None:
         """Queue `fault`; ValueError now for a change the dataset could not take later."""
@@ -105,10 +110,24 @@ class EmulatorFaults:
         self._queue.add(fault)
 
     def clear(self) -> None:
+        """No fault left: pending ones dropped, held requests released."""
         self._queue.clear()
+        self._holds.release()
 
     def pending(self) -> list[Fault]:
         return self._queue.pending()
+
+    def held(self) -> list[HeldRequest]:
+        """The requests held now, in arrival order."""
+        return self._holds.held()
+
+    def wait_held(self, count: int = 1, timeout: float | None = None) -> bool:
+        """Block until `count` requests in all have been held; False after `timeout` s."""
+        return self._holds.wait(count, timeout)
+
+    def release(self) -> int:
+        """Let every request held now be handled; how many were held."""
+        return self._holds.release()
 
 
 class Emulator:
@@ -126,7 +145,8 @@ class Emulator:
             self.config.requests_per_second, self.config.max_open_requests
         )
         self._fault_queue = FaultQueue()
-        self.faults = EmulatorFaults(self._fault_queue, self._tokens, self.dataset)
+        self._holds = HeldRequests()
+        self.faults = EmulatorFaults(self._fault_queue, self._tokens, self.dataset, self._holds)
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -262,8 +282,14 @@ class Emulator:
         }
         return _json(200, payload)
 
-    def _api(self, path: str, headers: dict[str, str], body: str) -> _Response:
+    def _api(
+        self, path: str, headers: dict[str, str], body: str, hung_up: Callable[[], bool]
+    ) -> _Response:
         endpoint = path.removeprefix("/v4/").strip("/")
+        if self._fault_queue.take_hold(endpoint):
+            self._holds.hold(
+                HeldRequest(endpoint, body), lambda: hung_up() or self._stopping.is_set()
+            )
         if self._fault_queue.expired(endpoint):
             self._tokens.revoke_all()
         authorization = headers.get("authorization", "")
@@ -392,6 +418,10 @@ class Emulator:
             if route == "faults" and method == "DELETE":
                 self.faults.clear()
                 return _json(200, {"pending": []})
+            if route == "held" and method == "GET":
+                return _json(200, {"held": [asdict(held) for held in self.faults.held()]})
+            if route == "release" and method == "POST":
+                return _json(200, {"released": self.faults.release()})
             if route == "requests" and method == "GET":
                 return _json(200, [asdict(entry) for entry in self.request_log])
             if route == "requests" and method == "DELETE":
@@ -525,6 +555,16 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
+    def _hung_up(self) -> bool:
+        """Whether the client closed its connection (it timed out, or was killed)."""
+        try:
+            waiting: bytes = self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:  # connected, nothing sent
+            return False
+        except OSError:  # reset
+            return True
+        return not waiting  # b"": end of stream
+
     def _send(self, response: _Response) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
@@ -549,7 +589,7 @@ class _Handler(BaseHTTPRequestHandler):
             logged_endpoint, logged_body = "oauth2/token", _redacted(text)
         elif method == "POST" and url.path.startswith("/v4/"):
             headers = {key.lower(): value for key, value in self.headers.items()}
-            response = emulator._api(url.path, headers, text)
+            response = emulator._api(url.path, headers, text, self._hung_up)
             logged_endpoint, logged_body = url.path.removeprefix("/v4/").strip("/"), text
         else:
             response = _text(404, f"Endpoint {method} {url.path} not found")

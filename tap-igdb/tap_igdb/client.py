@@ -25,6 +25,7 @@ from singer_sdk.schema.source import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
 from tap_igdb.apicalypse import KeysetWindow
+from tap_igdb.batches import write_batches
 from tap_igdb.errors import StreamError
 from tap_igdb.field_types import FieldTypes
 from tap_igdb.progress import Progress
@@ -34,6 +35,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
 
     from tap_igdb.plan import StreamResponse
@@ -168,6 +170,28 @@ class IGDBStream(Stream):
         for page in response:
             records += self.checked_records(page)
         return records
+
+    @override
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """Batch mode: the records, as RECORD messages would carry them, in files of
+        `batch_size` (batches.py); the SDK sends a BATCH message for each file as it
+        is yielded. The closing table version follows the last one: a target swaps to
+        the version when it arrives, so every file must be named by then.
+        """
+        # The records as the SDK's own get_batches takes them (state kept, no messages).
+        records = self._sync_records(context, write_messages=False)
+        if not self._records_pass_through:
+            records = (
+                message.record
+                for record in records
+                for message in self._generate_record_messages(record)
+            )
+        for url in write_batches(records, batch_config, f"{self.tap_name}--{self.name}"):
+            yield batch_config.encoding, [url]
+        if self.failure is None:
+            self._close_version()
 
     @cached_property
     def _records_pass_through(self) -> bool:

@@ -10,7 +10,8 @@ setting, never echoing `client_id` or `client_secret`:
 2. the SDK's JSON-schema validator: types and bounds, as the schema declares them
    (it also fills in the defaults);
 3. what a JSON schema cannot say: URL shape, a parseable `start_date`, credentials
-   that are not blank.
+   that are not blank, a `file://` batch storage root, a flattening depth when
+   flattening is on, and no `faker_config` (not advertised: Faker is not installed).
 """
 
 from __future__ import annotations
@@ -147,11 +148,13 @@ def _parse_strings(config: dict[str, t.Any], schema: Mapping[str, t.Any]) -> lis
 
 
 def _describe(error: ValidationError) -> str:
-    """`page_size: 501 is greater than the maximum of 500` (never echoing credentials)."""
+    """`page_size: 501 is greater than the maximum of 500` (never echoing credentials);
+    a nested setting by its path, `batch_config.encoding.format`."""
+    path = [str(part) for part in error.path]
     if error.validator == "required":
         missing = str(error.message).split("'")[1]
-        return f"missing required setting {missing}"
-    setting = str(error.path[0]) if error.path else "config"
+        return f"missing required setting {'.'.join([*path, missing])}"
+    setting = ".".join(path) or "config"
     if setting in _UNECHOED_SETTINGS:
         return f"invalid setting {setting}: must be a non-empty string"
     return f"invalid setting {setting}: {error.message}"
@@ -178,4 +181,19 @@ def _semantic_errors(config: Mapping[str, t.Any]) -> list[str]:
     for setting in sorted(_UNECHOED_SETTINGS):
         if not str(config.get(setting, "")).strip():
             errors.append(f"invalid setting {setting}: must be a non-empty string")
+    root = (config.get("batch_config") or {}).get("storage", {}).get("root")
+    if root is not None and urlparse(str(root)).scheme != "file":
+        errors.append(
+            f"invalid setting batch_config.storage.root: expected a file:// URL, got "
+            f"{root!r} (other storage needs an fsspec driver the tap does not install)"
+        )
+    if config.get("flattening_enabled") and config.get("flattening_max_depth") is None:
+        errors.append(
+            "invalid setting flattening_max_depth: required when flattening_enabled is true"
+        )
+    if "faker_config" in config:
+        errors.append(
+            "invalid setting faker_config: not supported (Faker is not installed; "
+            "IGDB's records hold no personal data to mask)"
+        )
     return errors

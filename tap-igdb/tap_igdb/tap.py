@@ -17,6 +17,7 @@ from functools import cached_property
 import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from typing_extensions import override
 
 from tap_igdb.apicalypse import MAX_LIMIT, MAX_MULTIQUERY_BLOCKS
@@ -33,6 +34,7 @@ from tap_igdb.writer import BufferedMsgSpecWriter
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
     from singer_sdk.streams import Stream
 
 
@@ -41,6 +43,19 @@ class TapIGDB(Tap):
 
     name = "tap-igdb"
     message_writer_class = BufferedMsgSpecWriter
+    # What the tap advertises, each tested (tests/test_capabilities.py). The settings of
+    # stream maps, flattening and batch mode come with them (append_builtin_config).
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.BATCH,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -173,6 +188,71 @@ class TapIGDB(Tap):
                 "(FULL_TABLE streams, and INCREMENTAL streams without a bookmark)."
             ),
         ),
+        # The SDK's own declaration of this setting allows parquet and any storage; the
+        # tap writes what it declares here (batches.py).
+        th.Property(
+            "batch_config",
+            th.ObjectType(
+                th.Property(
+                    "encoding",
+                    th.ObjectType(
+                        th.Property(
+                            "format",
+                            th.StringType(allowed_values=["jsonl"]),
+                            required=True,
+                            title="Batch file format",
+                            description="`jsonl`: one record per line, as a RECORD carries it.",
+                        ),
+                        th.Property(
+                            "compression",
+                            th.StringType(allowed_values=["gzip", "none"]),
+                            required=True,
+                            title="Batch file compression",
+                            description="`gzip` (`.jsonl.gz` files) or `none` (`.jsonl`).",
+                        ),
+                        additional_properties=False,
+                    ),
+                    required=True,
+                    title="Batch encoding",
+                ),
+                th.Property(
+                    "storage",
+                    th.ObjectType(
+                        th.Property(
+                            "root",
+                            th.StringType(min_length=1),
+                            required=True,
+                            title="Batch storage root",
+                            description=(
+                                "`file://` URL of the directory the batch files are written "
+                                "to (created if missing); the target must be able to read it."
+                            ),
+                        ),
+                        th.Property(
+                            "prefix",
+                            th.StringType,
+                            title="Batch file prefix",
+                            description="Prefix of every batch file's name.",
+                        ),
+                        additional_properties=False,
+                    ),
+                    required=True,
+                    title="Batch storage",
+                ),
+                th.Property(
+                    "batch_size",
+                    th.IntegerType(minimum=1, maximum=1_000_000),
+                    title="Records per batch file",
+                    description="Records per batch file (10,000 when not set).",
+                ),
+                additional_properties=False,
+            ),
+            title="Batch configuration",
+            description=(
+                "Write each stream's records to batch files and send BATCH messages "
+                "instead of RECORD messages. Not set: RECORD messages."
+            ),
+        ),
     ).to_dict()
 
     def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: t.Any) -> None:
@@ -188,6 +268,15 @@ class TapIGDB(Tap):
     def initialized_at(self) -> int:
         """The run's start on the tap's clock, in epoch milliseconds."""
         return int(self._started_at * 1000)
+
+    @classmethod
+    @override
+    def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
+        """The SDK's settings of the capabilities above, without `faker_config`: Faker
+        is not installed (IGDB's records hold no personal data to mask), so a faker
+        setting would be accepted and ignored (settings.py refuses it instead)."""
+        super().append_builtin_config(config_jsonschema)
+        config_jsonschema["properties"].pop("faker_config", None)
 
     @classmethod
     @override
@@ -209,6 +298,7 @@ class TapIGDB(Tap):
         fails after its retries is logged and skipped while the others are read
         (client.py); the run then ends with one line naming every failed stream.
         """
+        self._check_batch_maps()
         self.authenticator.token()
         try:
             super().sync_all()
@@ -219,6 +309,20 @@ class TapIGDB(Tap):
         failures = {s.name: s.failure for s in synced if s.failure is not None}
         if failures:
             raise StreamsFailedError(failures, streams=len(synced))
+
+    def _check_batch_maps(self) -> None:
+        """In batch mode a stream's files serve one stream: a stream map that makes one
+        into several (`__source__` copies) is refused before any request."""
+        if not self.config.get("batch_config"):
+            return
+        for stream in self.streams.values():
+            aliases = [m.stream_alias for m in stream.stream_maps]
+            if stream.selected and len(aliases) > 1:
+                raise ConfigError(
+                    f"invalid settings: batch_config with stream_maps that make {stream.name} "
+                    f"into several streams ({', '.join(aliases)}): one set of batch files "
+                    "cannot be both"
+                )
 
     @override
     def discover_streams(self) -> list[IGDBStream]:
@@ -294,7 +398,9 @@ class TapIGDB(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Parse, fill in defaults and check the settings (settings.py); the problems
         become one clear line."""
-        errors = settings_errors(self._config, self.config_jsonschema)
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)  # the SDK's settings are checked too
+        errors = settings_errors(self._config, schema)
         if errors and raise_errors:
             raise ConfigError("; ".join(errors))
         return errors

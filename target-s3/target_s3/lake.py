@@ -34,12 +34,15 @@ LOCK_NAME = "_lock.json"
 PROBE_NAME = "_target_s3_write_probe"
 MANIFEST_VERSION = 1
 
-# The object tag the bucket's lifecycle rules act on, and its values.
+# The object tag the bucket's lifecycle rules act on, and its values. A file is
+# tagged `final` before it is listed, so a listed file is never `temp`.
 Status = Literal["temp", "final", "outdated"]
 STATUS_TAG = "status"
-STATUS_TEMP: Status = "temp"  # stored, not listed (yet): expires after a day
-STATUS_FINAL: Status = "final"  # listed in a manifest: kept
-STATUS_OUTDATED: Status = "outdated"  # replaced by a newer table version: expires after 7 days
+STATUS_TEMP: Status = "temp"  # stored, never listed: the lifecycle's backstop expires it
+STATUS_FINAL: Status = "final"  # listed in a manifest, or about to be: no rule touches it
+# Removed from its table (manifest `removed`): no rule touches it either; the
+# vacuum deletes it once the grace has passed since its removal.
+STATUS_OUTDATED: Status = "outdated"
 
 # The columns the target adds to every record line, as JSON-schema snippets.
 EXTRACTED_AT = "_sdc_extracted_at"  # the RECORD message's time_extracted (ISO 8601 UTC)
@@ -100,9 +103,19 @@ def batch_key(prefix: str, stream: str, layout: Layout, loaded: dt.datetime, *, 
     return f"{folder}/batch-{stamp}-{uuid.uuid4()}{'.jsonl.gz' if gzip else '.jsonl'}"
 
 
+def is_batch_key(key: str) -> bool:
+    """A batch file's key (what `batch_key` makes), as the vacuum looks for leftovers."""
+    name = key.rsplit("/", 1)[-1]
+    return name.startswith("batch-") and name.endswith((".jsonl", ".jsonl.gz"))
+
+
 def manifest_time(moment: dt.datetime) -> str:
-    """The manifest's `loaded_at` and `updated_at`: UTC, whole seconds."""
+    """The manifest's `loaded_at`, `updated_at` and `removed_at`: UTC, whole seconds."""
     return f"{moment.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def parse_manifest_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
 def status_tagging(status: Status) -> str:
@@ -122,6 +135,18 @@ class ManifestFile:
     table_version: int
 
 
+@dataclass(frozen=True)
+class RemovedFile:
+    """A file that left the table (a version swap), and when: readable for the grace."""
+
+    key: str
+    removed_at: str
+
+    @property
+    def removed(self) -> dt.datetime:
+        return parse_manifest_time(self.removed_at)
+
+
 @dataclass
 class Manifest:
     """The manifest document, field for field as in docs/contracts.md."""
@@ -132,8 +157,12 @@ class Manifest:
     generation: int = 0
     updated_at: str | None = None
     files: list[ManifestFile] = field(default_factory=list)
-    # Keys listed by a write whose `final` tagging may not have happened (the
-    # writer may have died right after the write); the next writer re-tags them.
+    # Files no longer in `files`, with the time they left it; the vacuum deletes
+    # each once the grace has passed since then. Readers of the table ignore it.
+    removed: list[RemovedFile] = field(default_factory=list)
+    # Written by target-s3 versions that listed files before tagging them
+    # `final`: keys maybe still `temp`, which the next writer re-tags. Current
+    # versions tag first, so they only ever shorten this list.
     untagged: list[str] = field(default_factory=list)
     manifest_version: int = MANIFEST_VERSION
 
@@ -146,6 +175,7 @@ class Manifest:
             "generation": self.generation,
             "updated_at": self.updated_at,
             "files": [asdict(item) for item in self.files],
+            "removed": [asdict(item) for item in self.removed],
             "untagged": self.untagged,
         }
         return json.dumps(document, indent=2).encode() + b"\n"
@@ -160,6 +190,7 @@ class Manifest:
             generation=int(document.get("generation", 0)),
             updated_at=document.get("updated_at"),
             files=[ManifestFile(**item) for item in document.get("files", [])],
+            removed=[RemovedFile(**item) for item in document.get("removed", [])],
             untagged=list(document.get("untagged", [])),
             manifest_version=int(document.get("manifest_version", MANIFEST_VERSION)),
         )

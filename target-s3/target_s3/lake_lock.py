@@ -192,6 +192,11 @@ class LakeLock:
     def where(self) -> str:
         return self.storage.describe(self.key)
 
+    @property
+    def held(self) -> bool:
+        """Taken by `acquire` and not released (it may have been lost since)."""
+        return self._token is not None
+
     # Taking the lease ----------------------------------------------------
 
     def acquire(self) -> None:

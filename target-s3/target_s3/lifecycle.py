@@ -1,8 +1,14 @@
-"""`target-s3-lifecycle`: store the bucket rules that expire outdated and temp files.
+"""`target-s3-lifecycle`: store the bucket's backstop rule for files never listed.
 
-Files replaced by a newer table version are tagged `status=outdated`; files a
-crash left behind stay `status=temp`. Readers never see either (the manifest
-does not list them), so the bucket deletes them after a grace period.
+The grace and the clean-up are the vacuum's (target_s3.vacuum): it counts from
+the moment a file left its table. A lifecycle rule counts from an object's
+creation, so a rule on removed (`outdated`) or listed (`final`) files could
+delete a file listed for longer than its days on the very day it left its
+table: there is none. The one rule expires `status=temp` objects, which were
+never listed (a file is tagged `final` before the manifest write that lists
+it), after `TEMP_DAYS`: a backstop, should the vacuum not run for a month,
+far beyond the longest run (the job's 4 hours) that may still list them.
+Rules of earlier versions (`target-s3-expire-outdated`) are removed.
 """
 
 from __future__ import annotations
@@ -11,33 +17,26 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_s3.lake import (
-    DEFAULT_PREFIX,
-    STATUS_OUTDATED,
-    STATUS_TAG,
-    STATUS_TEMP,
-    Status,
-    layer_folder,
-)
+from target_s3.lake import DEFAULT_PREFIX, STATUS_TAG, STATUS_TEMP, Status, layer_folder
+from target_s3.settings import config_from_environment
 from target_s3.storage import S3Settings, make_s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import LifecycleRuleOutputTypeDef, LifecycleRuleTypeDef
 
-RULE_PREFIX = "target-s3-"
-OUTDATED_DAYS = 7
-TEMP_DAYS = 1
+RULE_PREFIX = "target-s3-"  # every rule with this ID prefix is ours: kept as desired
+TEMP_DAYS = 30
 
 
 def desired_rules(prefix: str) -> list[LifecycleRuleTypeDef]:
-    """Tag-filtered expiry rules under the raw-layer prefix."""
+    """The tag-filtered expiry rule under the raw-layer prefix."""
 
     def rule(status: Status, days: int) -> LifecycleRuleTypeDef:
         return {
@@ -52,7 +51,7 @@ def desired_rules(prefix: str) -> list[LifecycleRuleTypeDef]:
             "Expiration": {"Days": days},
         }
 
-    return [rule(STATUS_OUTDATED, OUTDATED_DAYS), rule(STATUS_TEMP, TEMP_DAYS)]
+    return [rule(STATUS_TEMP, TEMP_DAYS)]
 
 
 def current_rules(client: S3Client, bucket: str) -> list[LifecycleRuleOutputTypeDef]:
@@ -65,19 +64,26 @@ def current_rules(client: S3Client, bucket: str) -> list[LifecycleRuleOutputType
 
 
 def apply_lifecycle(client: S3Client, bucket: str, prefix: str) -> list[str]:
-    """Put our rules, keeping other rules on the bucket; returns what was done."""
+    """Put our rules, drop our stale ones, keep other rules; returns what was done."""
     existing = current_rules(client, bucket)
     ours = {rule["ID"]: rule for rule in desired_rules(prefix)}
     present = {rule.get("ID", ""): rule for rule in existing if rule.get("ID", "") in ours}
     changed = [rule_id for rule_id, rule in ours.items() if not _same(present.get(rule_id), rule)]
-    if not changed:
+    stale = [
+        rule.get("ID", "")
+        for rule in existing
+        if rule.get("ID", "").startswith(RULE_PREFIX) and rule.get("ID", "") not in ours
+    ]
+    if not changed and not stale:
         return [f"lifecycle rules on bucket '{bucket}' already up to date"]
-    foreign = [rule for rule in existing if rule.get("ID", "") not in ours]
+    foreign = [rule for rule in existing if not rule.get("ID", "").startswith(RULE_PREFIX)]
     client.put_bucket_lifecycle_configuration(
         Bucket=bucket,
         LifecycleConfiguration={"Rules": [*foreign, *ours.values()]},
     )
-    return [f"set rule {rule_id} on bucket '{bucket}'" for rule_id in changed]
+    return [f"removed rule {rule_id} from bucket '{bucket}'" for rule_id in stale] + [
+        f"set rule {rule_id} on bucket '{bucket}'" for rule_id in changed
+    ]
 
 
 def _same(stored: Any, wanted: Any) -> bool:
@@ -91,20 +97,10 @@ def _normalise(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
-def config_from_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The settings `meltano invoke target-s3:lifecycle` exports as TARGET_S3_<NAME>."""
-    prefix = "TARGET_S3_"
-    return {
-        name.removeprefix(prefix).lower(): value
-        for name, value in environ.items()
-        if name.startswith(prefix) and value
-    }
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="target-s3-lifecycle",
-        description="Store the bucket lifecycle rules for target-s3's tagged files.",
+        description="Store the bucket lifecycle rule for target-s3's never-listed files.",
     )
     parser.add_argument(
         "--config",

@@ -75,7 +75,12 @@ class ManifestStore:
 
 def read_manifests(storage: Storage, prefix: str) -> list[Manifest]:
     """Every stream's manifest under `prefix` (both layouts), in key order."""
-    manifests = []
+    return list(read_manifests_by_key(storage, prefix).values())
+
+
+def read_manifests_by_key(storage: Storage, prefix: str) -> dict[str, Manifest]:
+    """Every stream's manifest under `prefix`, by its key, in key order."""
+    manifests = {}
     for key in storage.list_keys(layer_folder(prefix)):
         if not is_manifest_key(key):
             continue
@@ -83,7 +88,7 @@ def read_manifests(storage: Storage, prefix: str) -> list[Manifest]:
         if current is None:
             continue  # deleted since the listing
         try:
-            manifests.append(Manifest.from_json(current.body))
+            manifests[key] = Manifest.from_json(current.body)
         except (ValueError, KeyError, TypeError) as exc:
             raise StorageError(f"{storage.describe(key)} is not a manifest: {exc!r}") from None
     return manifests

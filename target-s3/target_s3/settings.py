@@ -74,6 +74,7 @@ class Settings:
     batch_size_bytes: int
     lock_wait_seconds: int
     lock_ttl_seconds: int
+    grace_days: int
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -85,7 +86,18 @@ class Settings:
             batch_size_bytes=config["batch_size_bytes"],
             lock_wait_seconds=config["lock_wait_seconds"],
             lock_ttl_seconds=config["lock_ttl_seconds"],
+            grace_days=config["grace_days"],
         )
+
+
+def config_from_environment(environ: t.Mapping[str, str]) -> dict[str, str]:
+    """The settings `meltano invoke target-s3:<command>` exports, as TARGET_S3_<NAME>."""
+    prefix = "TARGET_S3_"
+    return {
+        name.removeprefix(prefix).lower(): value
+        for name, value in environ.items()
+        if name.startswith(prefix) and value
+    }
 
 
 def check_config(config: t.MutableMapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:

@@ -6,11 +6,17 @@ ACTIVATE_VERSION v completes it; then the manifest swaps to exactly v's files
 and the previous files become `outdated`. Records arriving outside a version
 are appended to the manifest as soon as their file is stored.
 
-A file is listed first and tagged `final` second, so a writer killed in between
-would leave a listed file `temp` (expired by the lifecycle after a day). Every
-write therefore also records the keys it lists under `untagged`; each writer
-re-tags the listed `untagged` keys at setup (idempotent) and drops the keys it
-has tagged itself from the list at its next write.
+A file is tagged `final` before the manifest write that lists it, so no listed
+file is ever `temp` (the only tag a lifecycle rule expires); a writer killed in
+between leaves an unlisted file, which the vacuum deletes once older than the
+grace. The files a swap replaces go to the manifest's `removed` with the time
+of removal (the vacuum deletes them after the grace) and are tagged
+`outdated`, for people looking at the bucket.
+
+Earlier versions listed first and tagged second, recording the keys of each
+write under `untagged`: each writer still re-tags the listed `untagged` keys
+at setup (idempotent) and drops those it has tagged from the list at its next
+write.
 """
 
 from __future__ import annotations
@@ -24,10 +30,18 @@ from typing_extensions import override
 
 from target_s3 import lake
 from target_s3.batch_file import BatchFile
-from target_s3.lake import STATUS_FINAL, STATUS_OUTDATED, Layout, Manifest, ManifestFile
+from target_s3.lake import (
+    STATUS_FINAL,
+    STATUS_OUTDATED,
+    STATUS_TEMP,
+    Layout,
+    Manifest,
+    ManifestFile,
+    RemovedFile,
+)
 from target_s3.manifest_store import ManifestStore
 from target_s3.settings import Settings
-from target_s3.storage import Storage
+from target_s3.storage import Storage, StorageError
 
 if t.TYPE_CHECKING:
     from singer_sdk.target_base import Target
@@ -83,24 +97,30 @@ class RawLayerSink(Sink):
             self._finish_interrupted_tagging(manifest)
 
     def _finish_interrupted_tagging(self, manifest: Manifest) -> None:
-        """Tag `final` what a previous write listed but may have died before tagging."""
+        """Tag `final` what an older target listed but may have died before tagging."""
         listed = {item.key for item in manifest.files}
-        self._tag_final([key for key in manifest.untagged if key in listed])
-        self._tagged.update(manifest.untagged)  # unlisted ones need no tag: drop them too
-
-    def _tag_final(self, keys: list[str]) -> None:
-        for key in self.storage.set_status(keys, STATUS_FINAL):
+        repaired = [key for key in manifest.untagged if key in listed]
+        for key in self.storage.set_status(repaired, STATUS_FINAL):
             self.logger.error(
                 "Stream '%s': listed file %s no longer exists (expired before it was "
                 "tagged final?); reload the stream with a full refresh",
                 self.stream_name,
                 self.storage.describe(key),
             )
-        self._tagged.update(keys)
+        self._tagged.update(manifest.untagged)  # unlisted ones need no tag: drop them too
 
-    def _untagged_after_listing(self, manifest: Manifest, listed: list[str]) -> list[str]:
-        """The manifest's new `untagged`: other writers' keys stay until they are tagged."""
-        return [key for key in manifest.untagged if key not in self._tagged] + listed
+    def _tag_final(self, keys: list[str]) -> None:
+        """Tag files `final` before they are listed; a file already gone is never listed."""
+        missing = self.storage.set_status(keys, STATUS_FINAL)
+        if missing:
+            raise StorageError(
+                f"stream '{self.stream_name}': stored file {self.storage.describe(missing[0])} "
+                "disappeared before it was listed; nothing was listed, rerun"
+            )
+
+    def _still_untagged(self, manifest: Manifest) -> list[str]:
+        """The manifest's new `untagged`: the keys of an older writer not yet re-tagged."""
+        return [key for key in manifest.untagged if key not in self._tagged]
 
     # Records -------------------------------------------------------------
 
@@ -162,11 +182,11 @@ class RawLayerSink(Sink):
             if manifest.table_version is None:
                 manifest.table_version = stored.table_version
             manifest.files.append(stored)
-            manifest.untagged = self._untagged_after_listing(manifest, [stored.key])
+            manifest.untagged = self._still_untagged(manifest)
             return True
 
+        self._tag_final([stored.key])  # before it is listed: no listed file is ever temp
         self.manifests.update(self.manifest_key, self.stream_name, self.layout, append)
-        self._tag_final([stored.key])
 
     def _store(self, batch: BatchFile, version: int) -> ManifestFile:
         loaded = utc_now()
@@ -227,12 +247,16 @@ class RawLayerSink(Sink):
             replaced = [item.key for item in manifest.files if item.key not in incoming]
             manifest.files = new_files
             manifest.table_version = version
+            # Readable for the grace from now on; the vacuum deletes them after it.
+            removed_at = self.manifests.clock()
+            manifest.removed += [RemovedFile(key, removed_at) for key in replaced]
             # Replaced files are unlisted now: they must never be re-tagged final.
             unlisted = set(replaced)
             manifest.untagged = [key for key in manifest.untagged if key not in unlisted]
-            manifest.untagged = self._untagged_after_listing(manifest, new_keys)
+            manifest.untagged = self._still_untagged(manifest)
             return True
 
+        self._tag_final(new_keys)  # before they are listed: no listed file is ever temp
         self.manifests.update(self.manifest_key, self.stream_name, self.layout, swap)
         if superseded:
             self.logger.warning(
@@ -240,9 +264,8 @@ class RawLayerSink(Sink):
                 self.stream_name,
                 version,
             )
-            self.storage.set_status(new_keys, STATUS_OUTDATED)
+            self.storage.set_status(new_keys, STATUS_TEMP)  # never listed after all
         else:
-            self._tag_final(new_keys)
             self.storage.set_status(replaced, STATUS_OUTDATED)
             self.logger.info(
                 "Stream '%s': version %d complete (%d files, %d replaced)",

@@ -3,8 +3,9 @@
 Both implementations offer the same few operations the sink, the manifest and
 the lake lock need: put a finished batch file (invisible until listed), tag
 files through their lifecycle (tags as target_s3.lake names them), and
-compare-and-swap writes and deletes; readers of the lake (the run summary)
-also list keys and write a plain document.
+compare-and-swap writes and deletes; the vacuum lists objects with their
+creation times and deletes; readers of the lake (the run summary) also list
+keys and write a plain document.
 Every S3 failure surfaces as one StorageError line naming the bucket or key.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import datetime as dt
 import fcntl
 import functools
 import hashlib
@@ -53,6 +55,14 @@ class Versioned:
     token: str
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """A stored object's key and when it was written (S3 `LastModified`, a file's mtime)."""
+
+    key: str
+    written: dt.datetime
+
+
 class Storage(abc.ABC):
     """The lake root: keys are '/'-separated paths relative to it."""
 
@@ -66,14 +76,22 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def set_status(self, keys: Sequence[str], status: Status) -> list[str]:
-        """Mark files `final` or `outdated` (drives the bucket lifecycle rules).
+        """Tag files with a status (the bucket's lifecycle rules act on `temp`).
 
         Idempotent. Returns the keys that no longer exist (nothing left to tag).
         """
 
-    @abc.abstractmethod
     def list_keys(self, prefix: str) -> list[str]:
         """The keys of the stored objects that start with `prefix`, sorted."""
+        return [stored.key for stored in self.list_objects(prefix)]
+
+    @abc.abstractmethod
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """The stored objects whose keys start with `prefix`, sorted by key."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Delete an object; one already gone is no error (the vacuum only)."""
 
     @abc.abstractmethod
     def write(self, key: str, body: bytes) -> None:
@@ -159,17 +177,33 @@ class LocalStorage(Storage):
         return [key for key in keys if not self.path(key).is_file()]
 
     @override
-    def list_keys(self, prefix: str) -> list[str]:
+    def list_objects(self, prefix: str) -> list[StoredObject]:
         """Files being written (hidden temp names) are not listed, as on S3."""
         folder = self.path(prefix.rsplit("/", 1)[0]) if "/" in prefix else self.root
         if not folder.is_dir():
             return []
-        keys = (
-            path.relative_to(self.root).as_posix()
-            for path in folder.rglob("*")
-            if path.is_file() and not path.name.startswith(_TEMP_MARK)
-        )
-        return sorted(key for key in keys if key.startswith(prefix))
+        found = []
+        for path in folder.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if path.name.startswith(_TEMP_MARK) or not key.startswith(prefix):
+                continue
+            try:
+                if not path.is_file():
+                    continue
+                written = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+            except FileNotFoundError:
+                continue  # deleted since the listing
+            found.append(StoredObject(key, written))
+        return sorted(found, key=lambda stored: stored.key)
+
+    @override
+    def delete(self, key: str) -> None:
+        path = self.path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        _fsync_dir(path.parent)
 
     @override
     def write(self, key: str, body: bytes) -> None:
@@ -351,12 +385,22 @@ class S3Storage(Storage):
         return missing
 
     @override
-    def list_keys(self, prefix: str) -> list[str]:
+    def list_objects(self, prefix: str) -> list[StoredObject]:
         with self._failures(prefix):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             )
-            return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+            found = [
+                StoredObject(item["Key"], item["LastModified"].astimezone(dt.UTC))
+                for page in pages
+                for item in page.get("Contents", [])
+            ]
+            return sorted(found, key=lambda stored: stored.key)
+
+    @override
+    def delete(self, key: str) -> None:
+        with self._failures(key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)  # absent: S3 answers 204
 
     @override
     def write(self, key: str, body: bytes) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
+import datetime as dt
+import json
+import os
 import sys
 import typing as t
+from pathlib import Path
 
 import msgspec
 from singer_sdk import typing as th
@@ -19,10 +24,11 @@ from target_s3 import lake
 from target_s3.batch_input import BatchFiles, BatchInputError, BatchMessage
 from target_s3.lake import Layout
 from target_s3.lake_lock import LakeLock
-from target_s3.manifest_store import ManifestStore
-from target_s3.settings import Settings, check_config
+from target_s3.manifest_store import ManifestConflictError, ManifestStore
+from target_s3.settings import Settings, check_config, config_from_environment
 from target_s3.sinks import RawLayerSink, utc_now
 from target_s3.storage import S3Settings, StorageError, make_s3_client, open_storage
+from target_s3.vacuum import VacuumResult, vacuum
 
 MIB = 1024 * 1024
 
@@ -156,6 +162,16 @@ class TargetS3(Target):
             default=0,
         ),
         th.Property(
+            "grace_days",
+            th.IntegerType(minimum=1, maximum=365),
+            title="Grace after removal (days)",
+            description="How long a file removed from its table (by a full refresh) stays "
+            "readable before the vacuum deletes it, counted from its removal; unlisted "
+            "leftovers of crashed runs are deleted once this old. The vacuum runs at the end "
+            "of every run and as the `vacuum` command.",
+            default=7,
+        ),
+        th.Property(
             "lock_ttl_seconds",
             # Renewed every third of it: at least every 10 s.
             th.IntegerType(minimum=30, maximum=86_400),
@@ -223,11 +239,44 @@ class TargetS3(Target):
 
     @override
     def process_endofpipe(self) -> None:
-        """Everything is listed: let the next writer in (a failure releases at exit)."""
+        """Everything is listed: vacuum, still holding the lake, then let the next writer in.
+
+        A failure releases the lake at exit, without a vacuum.
+        """
         try:
             super().process_endofpipe()
+            if self.lake_lock.held:  # the lake was opened (a SCHEMA came)
+                self._vacuum_after_the_run()
         finally:
             self.lake_lock.release()
+
+    def _vacuum_after_the_run(self) -> None:
+        """The vacuum, as housekeeping: its failure never fails a run that loaded its data."""
+        try:
+            result = self.vacuum()
+        except (StorageError, ManifestConflictError, OSError) as exc:
+            self.logger.warning(
+                "target-s3: the vacuum failed (%s); everything was loaded and listed, "
+                "nothing listed was touched; the next run, or the vacuum command, retries",
+                exc,
+            )
+            return
+        self.logger.info("%s", self.vacuum_summary(result))
+
+    def vacuum(self) -> VacuumResult:
+        """Vacuum this target's lake now (target_s3.vacuum); the lake lock must be held."""
+        return vacuum(
+            self.storage,
+            self.manifests,
+            self.settings.prefix,
+            lock=self.lake_lock,
+            now=utc_now(),
+            grace=dt.timedelta(days=self.settings.grace_days),
+        )
+
+    def vacuum_summary(self, result: VacuumResult) -> str:
+        where = self.storage.describe(lake.layer_folder(self.settings.prefix))
+        return result.summary(where, dt.timedelta(days=self.settings.grace_days))
 
     # Messages ------------------------------------------------------------
 
@@ -412,6 +461,54 @@ class TargetS3(Target):
 
 
 _ABSENT: t.Final = object()  # a stream that had no bookmark when its version opened
+
+
+def vacuum_main(argv: t.Sequence[str] | None = None) -> int:
+    """`target-s3-vacuum`: the vacuum of the lake the target's settings name, now.
+
+    The settings come from `--config` or, as `meltano invoke target-s3:vacuum`
+    passes them, from the TARGET_S3_* variables; they go through the target's
+    settings pass. The lake lock is taken first (waiting up to
+    `lock_wait_seconds`), so a running target's files are never touched.
+    """
+    parser = argparse.ArgumentParser(
+        prog="target-s3-vacuum",
+        description="Delete raw-layer files removed from their table more than grace_days "
+        "ago, and unlisted leftovers of crashed runs as old (holds the lake lock).",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="target-s3 config JSON; without it, the TARGET_S3_* variables Meltano exports",
+    )
+    args = parser.parse_args(argv)
+    try:
+        config = (
+            json.loads(args.config.read_text())
+            if args.config
+            else config_from_environment(os.environ)
+        )
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"target-s3-vacuum: cannot read config {args.config}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        target = TargetS3(config=config, validate_config=True)
+        target.lake_lock.acquire()
+        try:
+            result = target.vacuum()
+        finally:
+            target.lake_lock.release()
+    except ConfigValidationError as exc:
+        for error in exc.errors:
+            print(f"target-s3-vacuum: {error}", file=sys.stderr)
+        return 1
+    except (StorageError, ManifestConflictError) as exc:
+        print(f"target-s3-vacuum: {exc}", file=sys.stderr)
+        return 1
+    print(target.vacuum_summary(result))
+    for key in result.deleted:
+        print(f"deleted {target.storage.describe(key)}")
+    return 0
 
 
 class InvalidRecordError(Exception):

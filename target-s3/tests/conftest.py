@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gzip
 import io
 import json
@@ -15,8 +16,12 @@ from typing import IO, Any, cast
 
 import pytest
 from igdb_emulator.samples import samples_dir
+from target_s3 import lake as contract
+from target_s3.lake_lock import LakeLock
+from target_s3.manifest_store import ManifestStore
 from target_s3.storage import Storage, open_storage
 from target_s3.target import TargetS3
+from target_s3.vacuum import VacuumResult, vacuum
 
 # The real S3 server (tests/seaweedfs-fixture), loaded here so that this suite
 # runs on its own: `cd target-s3 && ../.venv/bin/pytest`.
@@ -118,6 +123,27 @@ class Lake:
         """target-s3's own view of this lake (what the target would build)."""
         return open_storage(self.config)
 
+    def vacuum(
+        self, now: dt.datetime, *, grace_days: int = 7, wait_seconds: float = 0
+    ) -> VacuumResult:
+        """The vacuum under the lake lock, as target-s3 runs it, with `now` given."""
+        storage = self.storage()
+        lock = LakeLock(
+            storage, contract.lock_key("raw"), ttl_seconds=60, wait_seconds=wait_seconds
+        )
+        lock.acquire()
+        try:
+            manifests = ManifestStore(
+                storage,
+                lambda: contract.manifest_time(dt.datetime.now(tz=dt.UTC)),
+                guard=lock.ensure_held,
+            )
+            return vacuum(
+                storage, manifests, "raw", lock=lock, now=now, grace=dt.timedelta(days=grace_days)
+            )
+        finally:
+            lock.release()
+
     def keys(self, prefix: str = "") -> list[str]:
         if self.root is not None:
             found = [
@@ -156,6 +182,36 @@ class Lake:
         manifest = self.manifest(stream_key)
         assert manifest is not None
         return [json.loads(line) for item in manifest["files"] for line in self.lines(item["key"])]
+
+    def expiring_rules(self, key: str, tags: dict[str, str], age_days: int) -> list[str]:
+        """The bucket's stored lifecycle rules that would have expired this object by now.
+
+        As S3 applies them: an enabled rule whose prefix and tags match expires
+        an object `Expiration.Days` after its creation (rounded up to the next
+        midnight UTC, so at the earliest once it is that many days old).
+        SeaweedFS applies rules only in a daily job: the rules are judged as stored.
+        """
+        try:
+            rules = self.client.get_bucket_lifecycle_configuration(Bucket=self.bucket)["Rules"]
+        except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] == "NoSuchLifecycleConfiguration":
+                return []
+            raise
+        found = []
+        for rule in rules:
+            condition = rule.get("Filter", {})
+            condition = condition.get("And", condition)
+            tagset = condition.get("Tags") or ([condition["Tag"]] if "Tag" in condition else [])
+            days = rule.get("Expiration", {}).get("Days")
+            if (
+                rule["Status"] == "Enabled"
+                and key.startswith(condition.get("Prefix", ""))
+                and all(tags.get(tag["Key"]) == tag["Value"] for tag in tagset)
+                and days is not None
+                and age_days >= days
+            ):
+                found.append(rule["ID"])
+        return found
 
     def status(self, key: str) -> str | None:
         """The object's `status` tag (None on local disk, which has no tags)."""

@@ -69,6 +69,11 @@ def test_the_manifest_document_round_trips_field_for_field() -> None:
         generation=7,
         updated_at="2026-11-26T06:00:00Z",
         files=[listed],
+        removed=[
+            lake.RemovedFile(
+                key="raw/games/dt=2026-11-19/batch-old.jsonl.gz", removed_at="2026-11-26T06:00:00Z"
+            )
+        ],
         untagged=[listed.key],
     )
 
@@ -82,6 +87,7 @@ def test_the_manifest_document_round_trips_field_for_field() -> None:
         "generation",
         "updated_at",
         "files",
+        "removed",
         "untagged",
     ]
     assert document["manifest_version"] == 1
@@ -95,7 +101,40 @@ def test_the_manifest_document_round_trips_field_for_field() -> None:
             "table_version": 1764136800123,
         }
     ]
+    assert document["removed"] == [
+        {"key": "raw/games/dt=2026-11-19/batch-old.jsonl.gz", "removed_at": "2026-11-26T06:00:00Z"}
+    ]
     assert lake.Manifest.from_json(manifest.to_json()) == manifest
+
+
+def test_a_manifest_without_the_newer_fields_still_reads() -> None:
+    """Manifests written before `removed` (and `untagged`) existed: nothing was removed."""
+    document = {
+        "manifest_version": 1,
+        "stream": "games",
+        "layout": "incremental",
+        "table_version": 1,
+        "generation": 1,
+        "updated_at": "2026-11-26T06:00:00Z",
+        "files": [],
+    }
+
+    manifest = lake.Manifest.from_json(json.dumps(document).encode())
+
+    assert manifest.removed == []
+    assert manifest.untagged == []
+    assert manifest.manifest_version == 1  # readers of `files` need no change
+
+
+def test_batch_keys_are_told_from_the_other_keys_of_the_lake() -> None:
+    key = lake.batch_key("raw", "games", "incremental", LOADED, gzip=True)
+
+    assert lake.is_batch_key(key)
+    assert lake.is_batch_key(lake.batch_key("raw", "genres", "snapshot", LOADED, gzip=False))
+    assert not lake.is_batch_key(lake.manifest_key("raw", "games", "incremental"))
+    assert not lake.is_batch_key(lake.lock_key("raw"))
+    assert not lake.is_batch_key(lake.probe_key("raw"))
+    assert not lake.is_batch_key("raw/games/notes.txt")
 
 
 def test_every_line_carries_exactly_the_metadata_columns(local_lake: Any, singer: Any) -> None:

@@ -32,6 +32,7 @@ BAD_SETTINGS = [
     ("lock_wait_seconds", {"lock_wait_seconds": -1}, "from 0 to 86400, got -1"),
     ("lock_ttl_seconds", {"lock_ttl_seconds": 5}, "from 30 to 86400, got 5"),
     ("lock_ttl_seconds", {"lock_ttl_seconds": "long"}, "got 'long'"),
+    ("grace_days", {"grace_days": 0}, "must be an integer from 1 to 365, got 0"),
     (
         "endpoint_url",
         {"bucket": "lake", "endpoint_url": "not a url"},
@@ -181,6 +182,7 @@ ADVERTISED: dict[str, str] = {
         "test_faults.py::test_two_concurrent_writers_take_turns_and_lose_no_manifest_entry"
     ),
     "lock_ttl_seconds": "test_faults.py::test_the_lease_a_target_takes_lasts_lock_ttl_seconds",
+    "grace_days": "test_vacuum.py::test_the_grace_is_the_grace_days_setting",
 }
 # Settings the SDK would add that target-s3 cannot honour (README, "Settings"): never
 # advertised, and refused when given.

@@ -1,51 +1,46 @@
-"""A target killed between listing files and tagging them `final` loses nothing.
+"""No listed file is ever `temp`, the only tag a lifecycle rule expires.
 
-The bucket lifecycle deletes `status=temp` objects after a day, so a listed file
-left `temp` would silently disappear. The manifest records the keys a write
-listed (`untagged`) and the next writer re-tags them `final` at setup.
+A file is tagged `final` before the manifest write that lists it, so a target
+killed at any moment leaves listed files `final` and at worst an unlisted one,
+`temp` or `final`, which the vacuum deletes once older than the grace. Earlier
+versions listed first and tagged second, recording the keys of each write
+under `untagged`; a manifest such a target left is still repaired: the next
+writer of the stream re-tags those keys `final` at setup.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 GAMES = "raw/games"
+MANIFEST = f"{GAMES}/_manifest.json"
 
 # A real target process that dies by SIGKILL right after its first manifest
-# write, before tagging the files that write listed `final`.
-KILLED_BEFORE_FINAL_TAG = """
+# write: whatever that write listed must already be tagged `final`.
+KILLED_AFTER_FIRST_LISTING = """
 import os, signal
-from target_s3 import lake, manifest_store, storage
+from target_s3 import manifest_store
 from target_s3.target import TargetS3
 
-listed = False
 update = manifest_store.ManifestStore.update
 
-def update_then_arm(self, *args, **kwargs):
-    global listed
-    result = update(self, *args, **kwargs)
-    listed = True
-    return result
+def update_then_die(self, *args, **kwargs):
+    update(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
 
-def tagging(set_status):
-    def die_before_tagging_listed_files(self, keys, status):
-        if listed and status == lake.STATUS_FINAL:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return set_status(self, keys, status)
-    return die_before_tagging_listed_files
-
-manifest_store.ManifestStore.update = update_then_arm
-storage.LocalStorage.set_status = tagging(storage.LocalStorage.set_status)
-storage.S3Storage.set_status = tagging(storage.S3Storage.set_status)
+manifest_store.ManifestStore.update = update_then_die
 TargetS3.cli()
 """
 
 
-def run_killed_before_final_tag(config_path: Any, lines: list[str]) -> None:
+def run_killed_after_first_listing(config_path: Any, lines: list[str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", KILLED_BEFORE_FINAL_TAG, "--config", str(config_path)],
+        [sys.executable, "-c", KILLED_AFTER_FIRST_LISTING, "--config", str(config_path)],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -61,73 +56,85 @@ def listed_keys(lake: Any) -> list[str]:
     return [item["key"] for item in manifest["files"]]
 
 
-def test_append_killed_before_final_tag_is_tagged_by_next_run(
+@pytest.mark.fault_matrix(
+    fault="target-s3 killed right after a manifest write listed a file",
+    injected="SIGKILL of a real target process after its first manifest write",
+    outcome="survived: the listed file is already tagged final; nothing listed is temp",
+    check="tags of every listed file; manifest `untagged` stays empty",
+)
+def test_a_target_killed_right_after_listing_leaves_its_file_final(
     lake: Any, singer: Any, write_config: Any
 ) -> None:
     lines = singer.lines("games_incremental.singer")
-    run_killed_before_final_tag(write_config({**lake.config, "batch_size_records": 40}), lines)
+
+    run_killed_after_first_listing(write_config({**lake.config, "batch_size_records": 40}), lines)
+
     crashed = listed_keys(lake)
-    assert len(crashed) == 1  # listed, never tagged
-    assert lake.manifest(GAMES)["untagged"] == crashed
-    if lake.mode == "s3":
-        assert lake.status(crashed[0]) == "temp"  # the data-loss window, as it was
-
-    lake.run(lines, batch_size_records=40)
-
-    manifest = lake.manifest(GAMES)
-    assert crashed[0] in listed_keys(lake)
-    assert crashed[0] not in manifest["untagged"]  # re-tagged, then cleared
-    if lake.mode == "s3":
-        assert {key: lake.status(key) for key in listed_keys(lake)} == dict.fromkeys(
-            listed_keys(lake), "final"
-        )
+    assert len(crashed) == 1
+    assert lake.manifest(GAMES)["untagged"] == []
+    assert lake.status(crashed[0]) in {"final", None}
 
 
-def test_version_swap_killed_before_final_tag_is_tagged_by_next_run(
+def test_a_version_swap_killed_right_after_its_write_leaves_its_files_final(
     lake: Any, singer: Any, write_config: Any
 ) -> None:
     lake.run(singer.lines("games_incremental.singer"))
     full = singer.lines("games_full_refresh.singer", version=2_000_000_000_000)
-    run_killed_before_final_tag(write_config({**lake.config, "batch_size_records": 30}), full)
+
+    run_killed_after_first_listing(write_config({**lake.config, "batch_size_records": 30}), full)
+
     swapped = listed_keys(lake)
     assert len(swapped) == 4
-    assert lake.manifest(GAMES)["untagged"] == swapped
+    assert {lake.status(key) for key in swapped} <= {"final", None}
+
+
+def make_old_style_manifest(lake: Any) -> list[str]:
+    """A manifest an earlier target left by dying between listing and tagging."""
+    manifest = lake.manifest(GAMES)
+    manifest["untagged"] = [item["key"] for item in manifest["files"]]
+    lake.storage().write(MANIFEST, json.dumps(manifest).encode())
     if lake.mode == "s3":
-        assert {lake.status(key) for key in swapped} == {"temp"}
+        for key in manifest["untagged"]:
+            lake.client.put_object_tagging(
+                Bucket=lake.bucket,
+                Key=key,
+                Tagging={"TagSet": [{"Key": "status", "Value": "temp"}]},
+            )
+    return list(manifest["untagged"])
+
+
+def test_listed_temp_files_an_older_target_left_are_tagged_final_by_the_next_run(
+    lake: Any, singer: Any
+) -> None:
+    lake.run(singer.lines("games_incremental.singer"), batch_size_records=40)
+    stuck = make_old_style_manifest(lake)
 
     lake.run(singer.lines("games_incremental.singer")[:1])  # a run that only sets up the sink
 
-    assert listed_keys(lake) == swapped
-    if lake.mode == "s3":
-        assert {lake.status(key) for key in swapped} == {"final"}
+    assert listed_keys(lake) == stuck
+    assert {lake.status(key) for key in stuck} <= {"final", None}
     # Nothing was written, so the list is cleared only by the next write...
     lake.run(singer.lines("games_incremental.singer")[:5])
-    manifest = lake.manifest(GAMES)
-    assert not set(swapped) & set(manifest["untagged"])  # ...which lists only its own file
-    assert manifest["untagged"] == listed_keys(lake)[-1:]
+    assert lake.manifest(GAMES)["untagged"] == []  # ...which adds nothing to it
 
 
-def test_clean_runs_keep_only_the_last_write_untagged(lake: Any, singer: Any) -> None:
+def test_clean_runs_leave_nothing_untagged(lake: Any, singer: Any) -> None:
     lake.run(singer.lines("games_incremental.singer"), batch_size_records=40)
+    lake.run(singer.lines("games_full_refresh.singer", version=2_000_000_000_000))
 
     manifest = lake.manifest(GAMES)
-    keys = listed_keys(lake)
-    assert len(keys) == 3
-    # Each write clears the keys this run already tagged: the list stays short.
-    assert manifest["untagged"] == keys[-1:]
-    if lake.mode == "s3":
-        assert {lake.status(key) for key in keys} == {"final"}
+    assert manifest["untagged"] == []
+    assert {lake.status(key) for key in listed_keys(lake)} <= {"final", None}
 
 
-def test_listed_file_expired_before_recovery_is_reported(
-    s3_lake: Any, singer: Any, write_config: Any, caplog: Any
+def test_a_listed_file_expired_before_the_repair_is_reported(
+    s3_lake: Any, singer: Any, caplog: Any
 ) -> None:
-    lines = singer.lines("games_incremental.singer")
-    run_killed_before_final_tag(write_config({**s3_lake.config, "batch_size_records": 40}), lines)
-    [crashed] = listed_keys(s3_lake)
-    s3_lake.client.delete_object(Bucket=s3_lake.bucket, Key=crashed)  # the lifecycle won
+    s3_lake.run(singer.lines("games_incremental.singer"), batch_size_records=40)
+    stuck = make_old_style_manifest(s3_lake)
+    s3_lake.client.delete_object(Bucket=s3_lake.bucket, Key=stuck[0])  # the old rule won
 
-    s3_lake.run(lines[:1])
+    s3_lake.run(singer.lines("games_incremental.singer")[:1])
 
     errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
-    assert any(crashed in message and "full refresh" in message for message in errors), errors
+    assert any(stuck[0] in message and "full refresh" in message for message in errors), errors

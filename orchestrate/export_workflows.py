@@ -2,10 +2,13 @@
 
 Meltano has no GitHub Actions exporter, so this is a small one: it reads
 ``meltano schedule list --format=json`` and writes ``.github/workflows/<schedule>.yml``
-for every job schedule. Each workflow runs ``meltano schedule run <schedule>`` in the
-``prod`` environment on the schedule's cron, and on manual dispatch with a
-``full_refresh`` input. ``--check`` writes nothing and fails when the committed
-files differ from what would be written (CI runs it through the test suite).
+for every job schedule. Each workflow runs the schedule's job in the ``prod``
+environment on the schedule's cron, and on manual dispatch with a ``full_refresh``
+input: as ``meltano schedule run <schedule>`` would (the schedule's env applied), but
+one task set after another, the later ones run even when an earlier one failed
+(``orchestrate/run_job.py``, docs/decisions/0008). ``--check`` writes nothing and
+fails when the committed files differ from what would be written (CI runs it through
+the test suite).
 
     python -m orchestrate.export_workflows           # write
     python -m orchestrate.export_workflows --check   # compare only
@@ -122,6 +125,12 @@ def workflow_path(schedule: Schedule, directory: Path = WORKFLOWS_DIR) -> Path:
     return directory / f"{schedule.name}.yml"
 
 
+def run_step_name(schedule: Schedule) -> str:
+    """What the run step does: the schedule's job, one task set after another, the
+    later ones run even when an earlier one failed (orchestrate/run_job.py)."""
+    return f"meltano run {schedule.job}, task set by task set ({' | '.join(schedule.tasks)})"
+
+
 def render_workflow(schedule: Schedule) -> str:
     """The workflow file for one schedule (deterministic: same schedule, same bytes)."""
     tasks = "; ".join(schedule.tasks)
@@ -156,7 +165,7 @@ concurrency:
 
 jobs:
   run:
-    name: meltano schedule run {schedule.name}
+    name: {schedule.name} ({schedule.job})
     runs-on: {RUNNER}
     timeout-minutes: {JOB_TIMEOUT_MINUTES}
     environment: {GITHUB_ENVIRONMENT}
@@ -185,13 +194,13 @@ jobs:
         with:
           role-to-assume: ${{{{ secrets.AWS_ROLE_ARN }}}}
           aws-region: ${{{{ secrets.AWS_REGION }}}}
-      - name: meltano schedule run {schedule.name}
+      - name: {run_step_name(schedule)}
         timeout-minutes: {RUN_TIMEOUT_MINUTES}
         env:
           TAP_IGDB_CLIENT_ID: ${{{{ secrets.TAP_IGDB_CLIENT_ID }}}}
           TAP_IGDB_CLIENT_SECRET: ${{{{ secrets.TAP_IGDB_CLIENT_SECRET }}}}
           MELTANO_RUN_FULL_REFRESH: ${{{{ inputs.full_refresh }}}}
-        run: .venv/bin/meltano schedule run {schedule.name}
+        run: .venv/bin/python -m orchestrate.run_job --schedule {schedule.name}
       - name: Run summary (records, files, bytes, seconds per stream; dbt results)
         if: ${{{{ !cancelled() }}}}
         run: .venv/bin/python -m orchestrate.run_summary

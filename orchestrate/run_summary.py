@@ -183,17 +183,17 @@ def run_window(events: Sequence[Event]) -> tuple[dt.datetime, dt.datetime, str, 
     stamps = [_timestamp(event["timestamp"]) for event in events if event.get("timestamp")]
     if not stamps:
         raise SummaryError("the run's log events carry no timestamps")
+    # One `meltano run` per task set when orchestrate/run_job.py runs a job: the run
+    # failed if any of them did, and lasted as long as all of them.
     completed = [event for event in events if event.get("event") == "Run completed"]
     if not completed:
         return min(stamps), max(stamps), "unfinished", None
-    last = completed[-1]
-    duration = last.get("duration_seconds")
-    return (
-        min(stamps),
-        max(stamps),
-        str(last.get("status", "unknown")),
-        None if duration is None else float(duration),
-    )
+    statuses = [str(event.get("status", "unknown")) for event in completed]
+    status = next((s for s in statuses if s != "success"), "success")
+    durations = [event.get("duration_seconds") for event in completed]
+    known = [float(seconds) for seconds in durations if seconds is not None]
+    duration = sum(known) if len(known) == len(durations) else None
+    return min(stamps), max(stamps), status, duration
 
 
 def _timestamp(text: str) -> dt.datetime:

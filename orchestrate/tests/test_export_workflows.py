@@ -55,8 +55,12 @@ def test_the_workflow_runs_the_schedule_on_its_cron_and_on_manual_dispatch() -> 
     assert full_refresh["type"] == "boolean"
     assert full_refresh["default"] is False
     steps = document["jobs"]["run"]["steps"]
-    run = next(step for step in steps if step.get("name") == "meltano schedule run daily")
-    assert run["run"] == ".venv/bin/meltano schedule run daily"
+    run = next(step for step in steps if "run_job" in step.get("run", ""))
+    # The schedule's job, task set by task set (orchestrate/run_job.py, decision 0008).
+    assert run["run"] == ".venv/bin/python -m orchestrate.run_job --schedule daily"
+    assert run["name"] == (
+        "meltano run igdb-pipeline, task set by task set (tap-igdb target-s3 dbt-duckdb:run)"
+    )
     assert run["env"]["MELTANO_RUN_FULL_REFRESH"] == "${{ inputs.full_refresh }}"
 
 

@@ -269,3 +269,21 @@ def test_a_root_that_is_neither_a_directory_nor_s3_is_one_clear_error() -> None:
         lake_manifests(where)
     with pytest.raises(SummaryError, match="no bucket"):
         place_at(where.mart_root, where)
+
+
+def test_a_job_run_task_set_by_task_set_is_one_run_failed_if_any_set_failed() -> None:
+    """orchestrate/run_job.py runs each task set as its own `meltano run` under one
+    run id: the EL set failed (one stream), the dbt set still ran."""
+    log = [
+        event("Running job", at="2026-11-26T05:00:00Z"),
+        metric("games", "record_count", 40),
+        event("Run completed", at="2026-11-26T05:01:00Z", status="failure", duration_seconds=60.0),
+        event("Extension executing `dbt run`..."),
+        event("\x1b[0m05:01:30  Done. PASS=30 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=30"),
+        event("Run completed", at="2026-11-26T05:02:00Z", status="success", duration_seconds=30.0),
+    ]
+    summary = summarise(read_events(log), MANIFESTS)
+
+    assert summary.status == "failure"
+    assert summary.duration_seconds == 90.0
+    assert summary.models_built == 30

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import threading
 import typing
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +39,8 @@ FaultKind = Literal[
 NewType = Literal["string", "object"]
 """`string`: the value as JSON text (85.3 -> "85.3"); `object`: ids expanded ({"id": 6})."""
 
+HOLD_EVERY = sys.maxsize
+"""A `hold` fault's count when it holds every matching request (count=None)."""
 RESPONSE_KINDS = frozenset({"rate_limit", "server_error", "slow", "truncated_json", "invalid_json"})
 DRIFT_KINDS = frozenset({"new_field", "change_type"})
 
@@ -99,16 +102,17 @@ class Fault:
         return cls("expire_tokens_after", requests, endpoint=endpoint)
 
     @classmethod
-    def hold(cls, after: int = 0, count: int = 1, endpoint: str | None = None) -> Fault:
+    def hold(cls, after: int = 0, count: int | None = 1, endpoint: str | None = None) -> Fault:
         """Of the API requests of `endpoint` (any, when None), let `after` through, then
-        hold the next `count` on arrival: each waits unanswered until `release()` (or
-        until its client hangs up) and is then handled as if it arrived at that moment.
-        `wait_held()` tells when a request is being held."""
+        hold the next `count` (None: every one, until the faults are cleared) on arrival:
+        each waits unanswered until `release()` (or until its client hangs up) and is
+        then handled as if it arrived at that moment. `wait_held()` tells when a request
+        is being held."""
         if after < 0:
             raise ValueError(f"hold: after must be >= 0, got {after}")
-        if count < 1:
+        if count is not None and count < 1:
             raise ValueError(f"hold: count must be at least 1, got {count}")
-        return cls("hold", count, after=after, endpoint=endpoint)
+        return cls("hold", HOLD_EVERY if count is None else count, after=after, endpoint=endpoint)
 
     # --- source faults --------------------------------------------------------------
 
@@ -217,6 +221,10 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _count_or_none(value: object) -> bool:
+    return value is None or _count(value)
+
+
 def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -242,7 +250,7 @@ _SPEC_ARGUMENTS: dict[str, dict[str, Callable[[object], bool]]] = {
     "invalid_json": _TRANSPORT,
     "revoke_tokens": {},
     "expire_tokens_after": {"requests": _count, "endpoint": _text},
-    "hold": {"after": _count, "count": _count, "endpoint": _text},
+    "hold": {"after": _count, "count": _count_or_none, "endpoint": _text},
     "change_during_read": {
         "after": _count,
         "changed": _count,

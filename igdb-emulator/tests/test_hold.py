@@ -103,6 +103,24 @@ def test_several_requests_are_held_one_after_another(emu: Emulator, connect: Con
     assert emu.faults.pending() == []
 
 
+def test_without_a_count_every_request_is_held_until_the_faults_are_cleared(
+    emu: Emulator, connect: Connect
+) -> None:
+    emu.faults.add(Fault.hold(count=None, endpoint="genres"))
+    first = Pending(connect(emu), "genres", "fields id; limit 1;")
+    second = Pending(connect(emu), "genres", "fields id; limit 2;")
+    assert emu.faults.wait_held(2, timeout=WAIT_S)
+    assert connect(emu).api("platforms", "fields id; limit 1;").status == 200
+
+    emu.faults.release()
+    assert [first.result().status, second.result().status] == [200, 200]
+    third = Pending(connect(emu), "genres", "fields id; limit 3;")
+    assert emu.faults.wait_held(3, timeout=WAIT_S)  # still holding
+    emu.faults.clear()
+    assert third.result().status == 200
+    assert connect(emu).api("genres", "fields id; limit 1;").status == 200
+
+
 def test_a_held_request_whose_client_hangs_up_is_let_go_without_a_release(
     emu: Emulator, connect: Connect
 ) -> None:
@@ -167,7 +185,8 @@ def test_stopping_the_emulator_ends_a_held_request(
 
 def test_holds_through_the_admin_api(emu: Emulator, connect: Connect) -> None:
     admin = connect(emu)
-    added = admin.admin("POST", "faults", {"kind": "hold", "after": 0, "endpoint": "genres"})
+    spec = {"kind": "hold", "after": 0, "count": None, "endpoint": "genres"}
+    added = admin.admin("POST", "faults", spec)
     assert added.status == 200
     assert added.json()["pending"][0]["kind"] == "hold"
     held = Pending(connect(emu), "genres", "fields id; limit 1;")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import time
@@ -183,3 +184,20 @@ def test_a_stream_failing_inside_its_version_holds_back_only_its_own_bookmark(
     platforms = [json.loads(line) for line in lines if line.startswith('{"type": "RECORD"')]
     assert len(lake.records(PLATFORMS)) == sum(m["stream"] == "platforms" for m in platforms)
     assert lake.manifest(GENRES)["table_version"] == 2_000_000_000_000
+
+
+def test_a_version_older_than_the_listed_one_is_discarded_and_left_to_the_vacuum(
+    lake: Any, singer: Any
+) -> None:
+    lake.run(singer.lines("games_full_refresh.singer", version=2_000_000_000_000))
+    before = lake.manifest(GAMES)
+
+    lake.run(singer.lines("games_full_refresh.singer", version=1_900_000_000_000))
+
+    assert lake.manifest(GAMES) == before  # a slower run cannot roll the table back
+    listed = {item["key"] for item in before["files"]}
+    discarded = [key for key in lake.keys(GAMES) if "/batch-" in key and key not in listed]
+    assert len(discarded) == 1
+    assert lake.status(discarded[0]) in {"temp", None}  # never listed: the backstop's tag
+    far_later = dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=8)
+    assert lake.vacuum(now=far_later).deleted == discarded

@@ -12,10 +12,14 @@ checked is that each run lists a record at most once (so duplicates only
 come from a re-extraction), that the latest copy of every id is the source's
 record, and that the mart, where staging deduplicates, holds each game once.
 
-Each case kills at a moment drawn from its own fixed seed, in the early or the
-late half of the victim's work: after the n-th API request the emulator
-answered (tap, target) or as dbt starts its n-th model, counted in a clean
-reference run of the same day, so the victim is always killed mid-work.
+Each case kills its victim where it provably waits, so the kill can neither come
+too late (the victim done) nor land anywhere but where the case says. The tap
+and the target die while the emulator holds an API request (its `hold` fault),
+request n + 1 with n drawn from the case's own fixed seed in the early or the
+late half of the day's requests, counted in a clean reference run of the same
+day; dbt dies while it writes a Parquet file into a named pipe that is never
+read (tests/support/chaos.py): the games state early in its work, the mart
+dim_games, its last model, late.
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ import random
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pytest
-from igdb_emulator import Dataset, Emulator, EmulatorConfig
+from igdb_emulator import Dataset, Emulator, EmulatorConfig, Fault
 from igdb_emulator.pytest_plugin import EmulatorFactory
 
 from tests.e2e.conftest import (
@@ -39,7 +44,7 @@ from tests.e2e.conftest import (
     pipeline_environment,
     prod_pipeline_for,
 )
-from tests.support.chaos import WatchedRun, kill_when, wait_until_gone
+from tests.support.chaos import WatchedRun, WriteGate, kill, wait_until_gone, wait_while_running
 from tests.support.dim_games import assert_rows_equal, expected_dim_games, latest_by_id
 from tests.support.lake import DEFAULT_STREAMS, Record, listed_records, manifest, source_fields
 from tests.support.seaweedfs import SeaweedFS
@@ -50,7 +55,6 @@ DAY_TWO = {"changed": 4_000, "added": 1_000, "deleted": 0}
 # Files of 2,500 records rather than 50,000: every run lists files and moves
 # the state several times, so kills land between those steps too.
 SMALL_FILES = {"TARGET_S3_BATCH_SIZE_RECORDS": "2500"}
-DBT_MODEL_START = re.compile(r"\b\d+ of \d+ START sql ")
 BATCH_FILE = re.compile(r"batch-\d{8}T\d{6}Z-[0-9a-f-]{36}\.jsonl(\.gz)?")
 ORPHAN_GRACE_S = 30
 
@@ -64,10 +68,6 @@ def dataset() -> Dataset:
 
 def api_requests(emulator: Emulator) -> int:
     return sum(r.endpoint != "oauth2/token" for r in emulator.request_log)
-
-
-def dbt_models_started(output: str) -> int:
-    return len(DBT_MODEL_START.findall(output))
 
 
 def source_of(emulator: Emulator) -> Source:
@@ -84,7 +84,6 @@ class Reference:
 
     day_one: Path  # a work directory right after a clean day-1 main job
     requests: dict[int, int]  # day -> API requests its main job makes
-    dbt_models: int  # models `dbt run` builds
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +92,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
     base = tmp_path_factory.mktemp("crash-reference")
     with Emulator(dataset(), EmulatorConfig()) as emulator:
         pipeline = dev_pipeline_in(base / "run", emulator)
-        day_one = pipeline.meltano(*MAIN_JOB)
+        pipeline.meltano(*MAIN_JOB)
         assert_mart_equals(pipeline, source_of(emulator))
         day_one_requests = api_requests(emulator)
         shutil.copytree(pipeline.workdir, base / "day-one", symlinks=True)
@@ -102,7 +101,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
         yield Reference(
             day_one=base / "day-one",
             requests={1: day_one_requests, 2: api_requests(emulator) - day_one_requests},
-            dbt_models=dbt_models_started(day_one.stdout + day_one.stderr),
         )
 
 
@@ -213,6 +211,60 @@ def assert_bookmarks_at_the_newest_records(pipeline: Pipeline, source: Source) -
 # The crash and the rerun --------------------------------------------------
 
 
+class Waypoint(Protocol):
+    """Where a victim is made to wait: `reached(seconds)` once it waits there; `clear()`."""
+
+    description: str
+
+    def reached(self, seconds: float) -> bool: ...
+
+    def clear(self) -> None: ...
+
+
+@dataclass
+class HeldRequest:
+    """The tap waits on a request the emulator holds (so the target waits on the tap)."""
+
+    emulator: Emulator
+    description: str
+
+    def reached(self, seconds: float) -> bool:
+        return self.emulator.faults.wait_held(timeout=seconds)
+
+    def clear(self) -> None:
+        self.emulator.faults.clear()  # releases it: the killed run's other process hangs up
+
+
+@dataclass
+class ParquetWrite:
+    """dbt waits inside its write of a Parquet file under the mart root.
+
+    DuckDB writes a file that exists already to `tmp_<name>` and renames it over the
+    old one: the gate takes that name, and on day 1 an empty file stands in for the
+    mart (nothing reads a mart before writing it; the games state is read, so its
+    gate is only on day 2, over the state day 1 wrote).
+    """
+
+    target: Path
+    description: str
+    gate: WriteGate = field(init=False)
+    stand_in: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.stand_in = not self.target.exists()
+        self.target.touch()
+        self.gate = WriteGate(self.target.with_name(f"tmp_{self.target.name}"))
+
+    def reached(self, seconds: float) -> bool:
+        return self.gate.wait(seconds)
+
+    def clear(self) -> None:
+        self.gate.close()
+        if self.stand_in:
+            self.target.unlink()
+
+
 @dataclass(frozen=True)
 class Crash:
     """Kill `victim` during the main job of `day`, in the `half` of its work."""
@@ -222,22 +274,22 @@ class Crash:
     half: str  # "early" or "late"
     lake: str = "local"  # or "s3"
 
-    def moment(
-        self, run: WatchedRun, emulator: Emulator, reference: Reference
-    ) -> tuple[Callable[[], bool], str]:
-        """When to kill, drawn from the case's fixed seed: a condition on progress, described."""
-        rng = random.Random(f"{self.victim}/day {self.day}/{self.half}/{self.lake}")
+    def waypoint(self, pipeline: Pipeline, reference: Reference) -> Waypoint:
+        """Where the victim will wait to be killed, armed before the run starts."""
         if self.victim == "dbt":
-            # Model 1: right after dbt parsed the project; model n: the last one, dim_games.
-            model = self._draw(rng, 1, reference.dbt_models)
-            return (
-                lambda: dbt_models_started(run.output()) >= model,
-                f"as dbt starts model {model} of {reference.dbt_models}",
-            )
-        # The last request's answer is still to come: the tap and the target are working.
+            marts = pipeline.workdir / "marts"
+            if self.half == "early":
+                assert self.day == 2, "the games state is gated over an earlier one"
+                return ParquetWrite(marts / "_state/games.parquet", "as dbt writes the games state")
+            return ParquetWrite(marts / "dim_games/dim_games.parquet", "as dbt writes dim_games")
+        # Drawn from the case's fixed seed; the last request is never held back.
+        rng = random.Random(f"{self.victim}/day {self.day}/{self.half}/{self.lake}")
         total = reference.requests[self.day]
-        request = self._draw(rng, 1, total - 1)
-        return lambda: api_requests(emulator) >= request, f"after API request {request} of {total}"
+        answered = self._draw(rng, 1, total - 1)
+        pipeline.emulator.faults.add(Fault.hold(after=answered))
+        return HeldRequest(
+            pipeline.emulator, f"as API request {answered + 1} of {total} waits unanswered"
+        )
 
     def _draw(self, rng: random.Random, low: int, high: int) -> int:
         middle = (low + high) // 2
@@ -245,19 +297,24 @@ class Crash:
 
 
 def crash(pipeline: Pipeline, case: Crash, reference: Reference) -> None:
-    """Start the main job, SIGKILL the victim at the case's moment, see the run fail."""
+    """Start the main job, SIGKILL the victim where it waits, see the run fail."""
+    waypoint = case.waypoint(pipeline, reference)
     run = WatchedRun(pipeline.start_meltano(*MAIN_JOB))
     try:
-        moment, when = case.moment(run, pipeline.emulator, reference)
-        kill = kill_when(run, case.victim, moment, timeout=RUN_TIMEOUT_S, excluding=("--discover",))
-        print(f"SIGKILL {case.victim} (pid {kill.victim.pid}) {when}")  # shown on failure
+        what = f"{case.victim} waited {waypoint.description}"
+        wait_while_running(run, waypoint.reached, timeout=RUN_TIMEOUT_S, what=what)
+        killed = kill(run, case.victim, excluding=("--discover",))
+        print(f"SIGKILL {case.victim} (pid {killed.victim.pid}) {waypoint.description}")
+    finally:
+        waypoint.clear()
+    try:
         returncode = run.wait(timeout=RUN_TIMEOUT_S)
     finally:
         run.stop()
     tail = run.output()[-3000:]
-    assert kill.alive, f"{case.victim} had already exited when killed {when}:\n{tail}"
-    assert returncode != 0, f"the run succeeded although {case.victim} was killed {when}:\n{tail}"
-    survivors = wait_until_gone(kill.bystanders, ORPHAN_GRACE_S)
+    assert killed.alive, f"{case.victim} had already exited when killed:\n{tail}"
+    assert returncode != 0, f"the run succeeded although {case.victim} was killed:\n{tail}"
+    survivors = wait_until_gone(killed.bystanders, ORPHAN_GRACE_S)
     assert not survivors, f"processes outlived the killed run: {survivors}"
 
 
@@ -314,10 +371,10 @@ def on_day_two(workdir: Path, emulator: Emulator, reference: Reference) -> None:
 LOCAL_CASES = [
     (1, "tap-igdb", "early"),
     (1, "target-s3", "late"),
-    (1, "dbt", "early"),
+    (1, "dbt", "late"),
     (2, "tap-igdb", "late"),
     (2, "target-s3", "early"),
-    (2, "dbt", "late"),
+    (2, "dbt", "early"),
 ]
 
 

@@ -5,11 +5,17 @@ theirs). A kill goes through a pidfd opened on the process we identified, and
 only if it is still running, so it can never hit a recycled pid and it reports
 whether the victim was really alive: a kill that lands after the process
 exited proves nothing.
+
+A kill lands where the victim provably waits, never at a moment a poll happens
+to see: the tap and the target while the IGDB emulator holds a request (the
+`hold` fault), a writer of a file while it is stuck writing into a `WriteGate`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -156,27 +162,48 @@ class Kill:
     bystanders: list[Process]  # every process of the run at that moment (victim included)
 
 
-def kill_when(
-    run: WatchedRun,
-    program: str,
-    moment: Callable[[], bool],
-    *,
-    timeout: float,
-    excluding: tuple[str, ...] = (),
-) -> Kill:
-    """SIGKILL the run's `program` process as soon as `moment()` holds while it runs.
-
-    AssertionError when the run ends first or the moment never comes within `timeout`.
-    """
+def wait_while_running(
+    run: WatchedRun, ready: Callable[[float], bool], *, timeout: float, what: str
+) -> None:
+    """Wait until `ready(seconds)` (a wait of its own, up to `seconds`) holds; AssertionError
+    when the run ends first or `timeout` passes."""
     deadline = time.monotonic() + timeout
-    root = run.process.pid
-    while True:
-        assert run.process.poll() is None, f"the run ended before {program} could be killed"
-        assert time.monotonic() < deadline, f"no moment to kill {program} within {timeout} s"
-        # The moment first: it is cheap, walking /proc is not.
-        if moment() and (victim := find(root, program, excluding=excluding)):
-            return Kill(victim, sigkill(victim), descendants(root))
-        time.sleep(POLL_S)  # polling the moment, then /proc; the deadline bounds the wait
+    while not ready(POLL_S * 10):
+        assert run.process.poll() is None, f"the run ended before {what}:\n{run.output()[-3000:]}"
+        assert time.monotonic() < deadline, f"not {what} within {timeout} s"
+
+
+def kill(run: WatchedRun, program: str, *, excluding: tuple[str, ...] = ()) -> Kill:
+    """SIGKILL the run's `program` process, which must be running now."""
+    victim = find(run.process.pid, program, excluding=excluding)
+    assert victim is not None, f"the run has no {program} process"
+    return Kill(victim, sigkill(victim), descendants(run.process.pid))
+
+
+class WriteGate:
+    """A named pipe at `path`, where a process is about to write a new file: the writer's
+    open() of the path succeeds, its first bytes arrive, and then it is stuck inside its
+    write, alive, until it is killed. Nothing is ever read, and the pipe holds one page.
+
+    `wait(seconds)` says whether the writer has written; `close()` removes the pipe.
+    """
+
+    PIPE_BYTES = 4096
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        os.mkfifo(path)
+        # Read and write: the open never blocks, and the pipe exists (to be sized) at once.
+        self._fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        fcntl.fcntl(self._fd, fcntl.F_SETPIPE_SZ, self.PIPE_BYTES)
+
+    def wait(self, seconds: float) -> bool:
+        readable, _, _ = select.select([self._fd], [], [], seconds)
+        return bool(readable)
+
+    def close(self) -> None:
+        os.close(self._fd)
+        self.path.unlink(missing_ok=True)
 
 
 def wait_until_gone(processes: list[Process], timeout: float) -> list[Process]:

@@ -5,23 +5,21 @@ Two GitHub runners have one each, so target-s3 holds a lake lock
 (`raw/_lock.json`, a lease renewed while it writes): the second writer fails
 at once with one line naming the lock, its holder and its expiry.
 
-The runs overlap for certain: once a target holds the lake, its run's tap is
-paused (SIGSTOP) until the other run has ended, then resumed.
+The runs overlap for certain: the emulator holds every IGDB request (its `hold`
+fault) until the refused run has ended, so the first run, which holds the lake
+lock or its Meltano job, cannot finish before the second one tries; then the
+requests are released and the first run completes.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from igdb_emulator import Emulator
+from igdb_emulator import Emulator, Fault
 from igdb_emulator.pytest_plugin import EmulatorFactory
 
 from tests.e2e.conftest import (
@@ -32,7 +30,7 @@ from tests.e2e.conftest import (
     prod_pipeline_for,
 )
 from tests.e2e.test_storage_faults import LOCK_KEY, assert_lake_consistent, target_error, truth
-from tests.support.chaos import WatchedRun, descendants, find
+from tests.support.chaos import WatchedRun, descendants, wait_while_running
 from tests.support.dim_games import assert_rows_equal
 from tests.support.lake import DEFAULT_STREAMS, Lake, listed_records, source_fields
 from tests.support.seaweedfs import SeaweedFS
@@ -57,20 +55,6 @@ def lease_holder_pid(lake: Lake, runs: list[WatchedRun]) -> int:
     return int(json.loads(body)["pid"])
 
 
-@contextmanager
-def tap_paused(run: WatchedRun) -> Iterator[None]:
-    """SIGSTOP the run's tap for the block: its target keeps holding the lake meanwhile."""
-    tap = find(run.process.pid, "tap-igdb")
-    assert tap is not None, "the run has no tap process"
-    handle = os.pidfd_open(tap.pid)  # pins the process: the signals cannot hit a recycled pid
-    try:
-        signal.pidfd_send_signal(handle, signal.SIGSTOP)
-        yield
-    finally:
-        signal.pidfd_send_signal(handle, signal.SIGCONT)
-        os.close(handle)
-
-
 @pytest.mark.slow
 @pytest.mark.fault_matrix(
     fault="two prod runs on one bucket, separate Meltano system databases, started together",
@@ -82,6 +66,7 @@ def test_two_machines_on_one_lake_one_writes_and_the_other_is_refused_then_rerun
     tmp_path: Path, igdb_emulator_factory: EmulatorFactory, seaweedfs: SeaweedFS, s3_bucket: str
 ) -> None:
     emulator = igdb_emulator_factory()
+    emulator.faults.add(Fault.hold(count=None))  # neither run can finish
     machines = [
         prod_pipeline_for(tmp_path / name, emulator, seaweedfs, s3_bucket)
         for name in ("runner-a", "runner-b")
@@ -94,8 +79,8 @@ def test_two_machines_on_one_lake_one_writes_and_the_other_is_refused_then_rerun
         i for i, run in enumerate(runs) if holder in {p.pid for p in descendants(run.process.pid)}
     )
     loser = 1 - winner
-    with tap_paused(runs[winner]):
-        assert runs[loser].wait(RUN_TIMEOUT_S) != 0
+    assert runs[loser].wait(RUN_TIMEOUT_S) != 0
+    emulator.faults.clear()  # the winner's requests go on
     assert runs[winner].wait(RUN_TIMEOUT_S) == 0, runs[winner].output()[-3000:]
 
     line = target_error(runs[loser].output(), f"lake lock s3://{s3_bucket}/{LOCK_KEY}")
@@ -121,12 +106,19 @@ def test_a_second_run_in_one_meltano_project_is_refused_by_meltano(
     tmp_path: Path, igdb_emulator_factory: EmulatorFactory
 ) -> None:
     emulator = igdb_emulator_factory()
+    emulator.faults.add(Fault.hold(count=None))  # the first run cannot finish
     pipeline = Pipeline(tmp_path, emulator, pipeline_environment(tmp_path, emulator))
     first = WatchedRun(pipeline.start_meltano(*MAIN_JOB))
-    lease_holder_pid(pipeline.lake, [first])  # its job is registered by then
+    # Its tap waits on IGDB: Meltano registered its job before starting it.
+    wait_while_running(
+        first,
+        lambda seconds: emulator.faults.wait_held(timeout=seconds),
+        timeout=RUN_TIMEOUT_S,
+        what="the first run's tap asked IGDB",
+    )
 
-    with tap_paused(first):
-        second = pipeline.meltano(*MAIN_JOB, check=False)
+    second = pipeline.meltano(*MAIN_JOB, check=False)
+    emulator.faults.clear()
     assert first.wait(RUN_TIMEOUT_S) == 0, first.output()[-3000:]
 
     output = second.stdout + second.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +10,8 @@ import pytest
 from igdb_emulator import Dataset, Emulator, EmulatorConfig, Fault
 from igdb_emulator.pytest_plugin import EmulatorFactory
 
-from tests.e2e.conftest import Pipeline, pipeline_environment
+from tests.e2e.conftest import RUN_TIMEOUT_S, Pipeline, pipeline_environment
+from tests.support.chaos import WatchedRun, wait_while_running
 from tests.support.lake import DEFAULT_STREAMS, listed_records, require_manifest, source_fields
 
 EL = ("run", "tap-igdb", "target-s3")
@@ -114,8 +114,9 @@ FAULTS = {
     # fault, extra settings, what the tap logs when it handles it
     "429 storm": (Fault.rate_limit(count=6), {}, "IGDB answered 429"),  # < 8 retries
     "502 burst": (Fault.server_error(count=6, status=502), {}, "IGDB answered 502"),
-    "slower than the timeout": (
-        Fault.slow(count=2, seconds=3.0),
+    # Held until the tap hangs up: no answer comes before its timeout, however late it fires.
+    "no answer before the timeout": (
+        Fault.hold(count=2),
         {"TAP_IGDB_REQUEST_TIMEOUT": "1"},
         "no answer within request_timeout (1s)",
     ),
@@ -150,22 +151,26 @@ def test_transient_faults_are_survived_with_correct_data(
 
 @pytest.mark.fault_matrix(
     fault="access token revoked mid-run",
-    injected="emulator (Twitch)",
+    injected="emulator (Twitch), while the tap's third API request is held on arrival",
     outcome="survived: one new token",
     check="every default stream's lake equals the source",
 )
 def test_a_token_revoked_mid_run_is_fetched_again_once(dev_pipeline: Pipeline) -> None:
     emulator = dev_pipeline.emulator
-    running = dev_pipeline.start_meltano(*EL)
-    deadline = time.monotonic() + 60
-    while sum(r.endpoint != "oauth2/token" for r in emulator.request_log) < 2:
-        assert running.poll() is None, "the run ended before the token could be revoked"
-        assert time.monotonic() < deadline, "the run made no API request within 60 s"
-        time.sleep(0.01)  # polling the request log; the deadline bounds the wait
+    emulator.faults.add(Fault.hold(after=2))  # the third API request waits on arrival
+    run = WatchedRun(dev_pipeline.start_meltano(*EL))
+    wait_while_running(
+        run,
+        lambda seconds: emulator.faults.wait_held(timeout=seconds),
+        timeout=RUN_TIMEOUT_S,
+        what="a third API request",
+    )
     emulator.faults.add(Fault.revoke_tokens())
-    output, _ = running.communicate(timeout=600)
+    emulator.faults.release()  # it meets the revoked token: at least one 401, mid-run
+    returncode = run.wait(RUN_TIMEOUT_S)
+    output = run.output()
 
-    assert running.returncode == 0, output[-3000:]
+    assert returncode == 0, output[-3000:]
     assert "refused the access token (401)" in output
     assert emulator.tokens_issued == 2
     for stream in DEFAULT_STREAMS:

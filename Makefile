@@ -20,7 +20,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 # otherwise compile each module it imports, every time (Meltano: 1.5 s a command).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help install run test lint typecheck pytest lock workflows models plugin-settings clean bench
+.PHONY: help install run test lint typecheck pytest lock workflows models plugin-settings clean bench soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 pytest: install $(NODE_TOOLS)
 	$(BIN)/pytest --rootdir=. -c pyproject.toml -n $(PYTEST_WORKERS) --dist loadscope \
 		--fault-matrix=docs/reliability.md --durations=25 $(PYTEST_ARGS)
+
+soak: install ## the e2e fault modules 5 times in a row beside a CPU hog (SOAK_ARGS="--runs 2")
+	$(BIN)/python -m tests.soak --workers $(PYTEST_WORKERS) $(SOAK_ARGS)
 
 bench: install ## benchmark the pipeline and print the table (BENCH_ARGS="--games 100000")
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -283,7 +283,7 @@ class RawLayerSink(Sink):
         if self.open_version is not None:
             self.logger.warning(
                 "Stream '%s': version %d was started but not completed before the end "
-                "of input; its %d files stay unlisted and state is held back",
+                "of input; its %d files stay unlisted and its bookmark is held back",
                 self.stream_name,
                 self.open_version,
                 len(self._pending),

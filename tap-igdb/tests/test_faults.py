@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,12 +54,12 @@ def test_transient_faults_are_survived(
 def test_slow_response_past_request_timeout_is_retried(
     emu: Emulator, config: JSONObject, run_tap: RunTap
 ) -> None:
-    # An answer far slower than the run (~1 s): a busy machine cannot blur the two.
-    emu.faults.add(Fault.slow(count=1, seconds=30.0))
-    started = time.monotonic()
+    # Held until the tap hangs up: no answer comes before its timeout, however busy the
+    # machine, so the run completes only if the tap gave up on it and asked again.
+    emu.faults.add(Fault.hold())
     run = run_tap({**config, "request_timeout": 1}, streams=["genres"])
     assert_complete(emu, run, "genres")
-    assert time.monotonic() - started < 20.0  # did not wait for the slow answer
+    assert emu.faults.wait_held(timeout=0)
 
 
 def test_tokens_expiring_mid_run_are_refetched_once(
@@ -78,16 +77,16 @@ def test_tokens_revoked_mid_run_are_refetched_once(
 ) -> None:
     # IGDB's own limits make the run last long enough to revoke tokens in its middle.
     config = emulator_config(emu, page_size=50, use_multiquery=False, max_open_requests=1)
+    emu.faults.add(Fault.hold(after=3))  # the fourth API request waits on arrival
     revoked = threading.Event()
 
-    def revoke_after_a_few_requests() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(emu.request_log) < 4:
-            time.sleep(0.01)  # polling the emulator's log, not waiting for the tap
-        emu.faults.add(Fault.revoke_tokens())
-        revoked.set()
+    def revoke_while_a_request_waits() -> None:
+        if emu.faults.wait_held(timeout=60):
+            emu.faults.add(Fault.revoke_tokens())
+            revoked.set()
+        emu.faults.release()  # it meets the revoked token
 
-    watcher = threading.Thread(target=revoke_after_a_few_requests)
+    watcher = threading.Thread(target=revoke_while_a_request_waits)
     watcher.start()
     run = run_tap({**config, "requests_per_second": 4}, streams=["games"])
     watcher.join()

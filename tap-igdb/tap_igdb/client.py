@@ -93,7 +93,7 @@ class IGDBStream(Stream):
         return KeysetWindow(updated_since=updated_since)
 
     def checked_records(self, raw: RawRecords) -> list[Record]:
-        """Decode an answer's records; a field whose type changed at IGDB stops the run."""
+        """Decode an answer's records; a field whose type changed at IGDB fails the stream."""
         records = raw.decode()
         self._field_types.check(records)
         return records
@@ -147,7 +147,7 @@ class IGDBStream(Stream):
         self.logger.info("%s (done)", progress.describe())
 
     def _close_version(self) -> None:
-        """ "Version v is complete": sent only once every record of the stream is out."""
+        """Send "version v is complete", once every record of the stream is out."""
         if self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
 
@@ -252,7 +252,7 @@ class IGDBStream(Stream):
         bookmark past records that will be updated before then; the next run reads it
         again, from the start minus `lookback_seconds`. The SDK writes this before the
         stream's first record; the read lowers it to the newest `updated_at` IGDB held
-        when it began (get_records).
+        when it began (`_read`).
         """
         return self._started_at_seconds if self.replication_key else None
 

@@ -4,9 +4,10 @@ Records leave the tap exactly as IGDB sent them, and dbt reads each field with t
 type the schema declares. A field whose type changed at IGDB (a rating sent as a
 string, an id expanded into an object) would either stop every later dbt run or be
 cast silently, and the SDK would compare a string bookmark with an integer one. So the
-tap checks each response before handing any of its records on, and stops the run with
-one line naming the stream, record and field: nothing of that response is loaded, the
-bookmark stays, and the run after IGDB (or the schema) is fixed reads it again.
+tap checks each response before handing any of its records on, and fails the stream
+with one line naming the stream, record and field: nothing of that response is loaded,
+the bookmark stays, the other streams go on (the run fails at its end), and the run
+after IGDB (or the schema) is fixed reads it again.
 
 Fields missing from the schema are not checked here: they are kept as IGDB sent them.
 """

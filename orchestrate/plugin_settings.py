@@ -32,24 +32,6 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Settings the Singer SDK adds to every plugin's --about; the plugins declare them
-# to Meltano once they honour them (issues "reliability" and "ecosystem").
-SDK_SETTINGS = frozenset(
-    {
-        "stream_maps",
-        "stream_map_config",
-        "faker_config",
-        "flattening_enabled",
-        "flattening_max_depth",
-        "flattening_max_key_length",
-        "flattening_separator",
-        "batch_config",
-        "load_method",
-        "add_record_metadata",
-        "process_activate_version_messages",
-        "batch_size_rows",
-    }
-)
 STRING_KIND_NOTES = {"integer": "an integer", "boolean": "true or false"}
 
 
@@ -121,9 +103,10 @@ def meltano_setting(name: str, spec: Mapping[str, Any], values: Mapping[str, str
 def settings_of(plugin: Plugin) -> CommentedSeq:
     properties = about(plugin.executable)["settings"]["properties"]
     settings = CommentedSeq()
+    # Every setting --about lists, the SDK's built-in ones (stream maps, flattening,
+    # batch_config) included: each plugin advertises only what it honours.
     for name, spec in properties.items():
-        if name not in SDK_SETTINGS:
-            settings.append(meltano_setting(name, spec, plugin.values))
+        settings.append(meltano_setting(name, spec, plugin.values))
     return settings
 
 

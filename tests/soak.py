@@ -32,6 +32,7 @@ MODULES = (
     "tests/e2e/test_crash_rerun.py",
     "tests/e2e/test_concurrency.py",
     "tests/e2e/test_extract_load.py",
+    "tests/e2e/test_failed_stream.py",
 )
 FAILED_LINE = re.compile(r"^(FAILED|ERROR) (\S+)", re.MULTILINE)
 HOG = "while True: pass"

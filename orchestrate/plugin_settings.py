@@ -9,10 +9,11 @@ the rest of each file (comments, select rules, commands) as it is.
     python -m orchestrate.plugin_settings          # write the definitions
     python -m orchestrate.plugin_settings --check  # exit 1 when they differ
 
-Integer, boolean and options settings are `kind: string`: Meltano then passes the
-value as given and the plugin names a bad one in one line (Meltano's own cast fails
-on `abc` with a traceback naming no setting, reads `maybe` as false, and its options
-check prints a traceback).
+Integer, boolean, options, object and array settings are `kind: string`: Meltano
+then passes the value as given and the plugin names a bad one in one line (Meltano's
+own cast fails on `abc` with a traceback naming no setting, reads `maybe` as false,
+its options check prints a traceback, and so does its JSON parse of `{oops`). A
+mapping written in meltano.yml still reaches the plugin as a mapping.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 ROOT = Path(__file__).resolve().parents[1]
 
-STRING_KIND_NOTES = {"integer": "an integer", "boolean": "true or false"}
+STRING_KIND_NOTES = {
+    "integer": "an integer",
+    "boolean": "true or false",
+    "object": "a JSON object",
+    "array": "a JSON array",
+}
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,6 @@ def meltano_setting(name: str, spec: Mapping[str, Any], values: Mapping[str, str
         # Not `kind: options`: Meltano's own check of those prints a traceback.
         setting["kind"] = "string"
         setting.yaml_add_eol_comment("one of " + ", ".join(map(str, spec["enum"])), "kind")
-    elif kind in ("object", "array"):
-        setting["kind"] = kind
     else:
         setting["kind"] = "string"
     if spec.get("secret"):

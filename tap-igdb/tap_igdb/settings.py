@@ -4,9 +4,10 @@ The settings themselves are declared once, in `TapIGDB.config_jsonschema` (tap.p
 They are checked in one pass, in this order, each problem one line naming the
 setting, never echoing `client_id` or `client_secret`:
 
-1. parse: Meltano passes integer and boolean settings through as strings
+1. parse: Meltano passes integer, boolean and object settings through as strings
    (`kind: string` in extract/tap-igdb.meltano.yml): its own cast fails on `abc`
-   with a traceback naming no setting, and reads any unknown word as false;
+   or `{oops` with a traceback naming no setting, and reads any unknown word as
+   false;
 2. the SDK's JSON-schema validator: types and bounds, as the schema declares them
    (it also fills in the defaults);
 3. what a JSON schema cannot say: URL shape, a parseable `start_date`, credentials
@@ -16,6 +17,7 @@ setting, never echoing `client_id` or `client_secret`:
 
 from __future__ import annotations
 
+import json
 import re
 import typing as t
 from dataclasses import dataclass
@@ -127,7 +129,8 @@ class RetrySettings:
 
 
 def _parse_strings(config: dict[str, t.Any], schema: Mapping[str, t.Any]) -> list[str]:
-    """Integer and boolean settings given as strings, turned into their type in place."""
+    """Integer, boolean and object settings given as strings, turned into their type
+    in place."""
     errors = []
     for name, spec in schema["properties"].items():
         value = config.get(name)
@@ -144,6 +147,15 @@ def _parse_strings(config: dict[str, t.Any], schema: Mapping[str, t.Any]) -> lis
                 config[name] = BOOLEAN_WORDS[word]
             else:
                 errors.append(f"invalid setting {name}: expected true or false, got {value!r}")
+        elif "object" in spec["type"]:
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict):
+                config[name] = parsed
+            else:
+                errors.append(f"invalid setting {name}: expected a JSON object, got {value!r}")
     return errors
 
 

@@ -188,6 +188,23 @@ class TapIGDB(Tap):
                 "(FULL_TABLE streams, and INCREMENTAL streams without a bookmark)."
             ),
         ),
+        # The SDK declares these two without bounds; a negative depth or length is
+        # refused here rather than met deep inside the flattening.
+        th.Property(
+            "flattening_max_depth",
+            th.IntegerType(minimum=0),
+            title="Max flattening depth",
+            description=(
+                "How many levels of nested objects `flattening_enabled` flattens into "
+                "columns of their own (0: none)."
+            ),
+        ),
+        th.Property(
+            "flattening_max_key_length",
+            th.IntegerType(minimum=1),
+            title="Max flattened key length",
+            description="The longest a flattened column name may be; longer ones are shortened.",
+        ),
         # The SDK's own declaration of this setting allows parquet and any storage; the
         # tap writes what it declares here (batches.py).
         th.Property(

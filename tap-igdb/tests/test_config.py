@@ -48,6 +48,22 @@ TAP = [sys.executable, "-m", "tap_igdb.tap"]
         ),
         ({**VALID, "auth_url": "ftp://x/y"}, "invalid setting auth_url: expected an http(s) URL"),
         ({**VALID, "start_date": "yesterday"}, "invalid setting start_date: expected an ISO 8601"),
+        (
+            {**VALID, "flattening_max_depth": -1},
+            "invalid setting flattening_max_depth: -1 is less than the minimum of 0",
+        ),
+        (
+            {**VALID, "flattening_max_key_length": "0"},
+            "invalid setting flattening_max_key_length: 0 is less than the minimum of 1",
+        ),
+        (
+            {**VALID, "batch_config": "{oops"},
+            "invalid setting batch_config: expected a JSON object, got '{oops'",
+        ),
+        (
+            {**VALID, "stream_maps": "[1, 2]"},
+            "invalid setting stream_maps: expected a JSON object, got '[1, 2]'",
+        ),
     ],
 )
 def test_bad_settings_are_one_line_naming_the_setting(
@@ -75,6 +91,17 @@ def test_integers_and_booleans_given_as_strings_are_parsed() -> None:
     assert tap.config["lookback_seconds"] == 0
     assert tap.config["use_multiquery"] is False
     assert tap.config["emit_activate_version_messages"] is True
+
+
+def test_objects_given_as_json_strings_are_parsed() -> None:
+    """Meltano passes an object setting set in the environment as the string given."""
+    batch = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": "file:///tmp"},
+    }
+    tap = TapIGDB(config={**VALID, "batch_config": json.dumps(batch), "stream_map_config": " {} "})
+    assert tap.config["batch_config"] == batch
+    assert tap.config["stream_map_config"] == {}
 
 
 def test_the_boolean_words_are_the_projects_vocabulary() -> None:

@@ -131,6 +131,9 @@ def bad_values(
             yield "out of bounds", str(spec["maximum"] + 1)
     elif "boolean" in types:
         yield "wrong type", "maybe"
+    elif "object" in types:
+        yield "malformed JSON", "{oops"
+        yield "wrong type", "[1, 2]"
     else:
         yield "wrong type", 42
     if name.endswith("_url"):
@@ -220,7 +223,8 @@ def representatives() -> list[Bad]:
 
 
 def test_the_matrix_covers_every_setting_the_user_can_set() -> None:
-    free_strings = {"region", "aws_session_token"}  # any string is a valid value
+    # Any string is a valid value.
+    free_strings = {"region", "aws_session_token", "flattening_separator"}
     for definition, cases in [
         ("extract/tap-igdb.meltano.yml", TAP_CASES),
         ("load/target-s3.meltano.yml", TARGET_CASES),

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from igdb_emulator import Emulator
+from target_s3.lake import STATUS_TEMP
+from target_s3.lifecycle import TEMP_DAYS
 
 from tests.e2e.conftest import MAIN_JOB, Pipeline
 from tests.support.dim_games import assert_rows_equal, expected_dim_games, read_dim_games
@@ -102,4 +104,4 @@ def test_lifecycle_rules_are_applied_through_meltano_in_prod(prod_pipeline: Pipe
     expiry = {
         rule["Filter"]["And"]["Tags"][0]["Value"]: rule["Expiration"]["Days"] for rule in rules
     }
-    assert expiry == {"outdated": 7, "temp": 1}
+    assert expiry == {STATUS_TEMP: TEMP_DAYS}

@@ -6,11 +6,12 @@ In a day (`advance_day`), or within seconds while a reader pages (`change_during
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from igdb_emulator.dataset import Dataset
 from igdb_emulator.entities import ENTITIES, Entity
+from igdb_emulator.ownership import derived_fields
 from igdb_emulator.records import Record, checksum, in_key_order
 from igdb_emulator.synth import DAY, complete
 
@@ -54,6 +55,35 @@ def advance_day(
         rng=rng,
         seconds=DAY,
     )
+
+
+def one_day(
+    dataset: Dataset, changes: Mapping[str, Mapping[str, int]], *, seed: int
+) -> list[DayChange]:
+    """One day at IGDB across several endpoints: `changes` maps an endpoint to its
+    `changed`/`added`/`deleted` counts; every change is stamped within the same day, and
+    the clock moves one day. Nothing is applied unless every change is possible."""
+    for endpoint, counts in changes.items():
+        unknown = set(counts) - {"changed", "added", "deleted"}
+        if unknown:
+            raise ValueError(f"{endpoint}: unknown change counts {sorted(unknown)}")
+        _target(dataset, endpoint, *(counts.get(k, 0) for k in ("changed", "added", "deleted")))
+    start = dataset.now
+    done = []
+    for endpoint, counts in changes.items():
+        dataset.now = start  # each endpoint's changes fall in [start, start + DAY)
+        done.append(
+            advance_day(
+                dataset,
+                endpoint,
+                changed=counts.get("changed", 0),
+                added=counts.get("added", 0),
+                deleted=counts.get("deleted", 0),
+                seed=seed,
+            )
+        )
+    dataset.now = start + DAY
+    return done
 
 
 def change_during_read(
@@ -155,7 +185,10 @@ def _apply(
             record["updated_at"] = created_at
         else:
             template = dict(table.get(rng.choice(ids)) or {"id": next_id}) if ids else {}
-            record = {**template, "id": next_id}
+            record = {
+                key: value for key, value in template.items() if key not in derived_fields(endpoint)
+            }
+            record["id"] = next_id
             for key in ("created_at", "updated_at"):
                 if key in entity.field_set:
                     record[key] = created_at

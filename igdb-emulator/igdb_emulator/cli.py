@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset", choices=("samples", "generated"), default="samples")
     parser.add_argument("--games", type=int, default=375_000, help="games to generate")
     parser.add_argument("--seed", type=int, default=7, help="generator seed")
+    parser.add_argument(
+        "--ratios",
+        choices=("gameboy", "heavy"),
+        default="gameboy",
+        help="children per game: the unbiased sample's, or the top-rated games' (stress)",
+    )
     parser.add_argument("--unthrottled", action="store_true", help="no rate or open limits")
     parser.add_argument("--latency", choices=tuple(_LATENCIES), default="none")
     parser.add_argument("--ready-file", type=Path, help="write connection details here when ready")
@@ -60,7 +66,7 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
     """The dataset to serve, every table built up front: IGDB answers the first query
     on any endpoint at once, so the first request must not wait for a table."""
     dataset = (
-        Dataset.generate(games=args.games, seed=args.seed)
+        Dataset.generate(games=args.games, seed=args.seed, ratios=args.ratios)
         if args.dataset == "generated"
         else Dataset.samples()
     )

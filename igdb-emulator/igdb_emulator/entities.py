@@ -1,15 +1,37 @@
 """The IGDB endpoints the emulator serves and each entity's fields in response key order.
 
-IGDB writes keys in protobuf field-number order: `id` first, then the older fields
-alphabetically, then `checksum`, then fields added later. The orders below follow
-igdb.proto and agree with every record of the real samples (a test checks that).
-Deprecated fields IGDB no longer returns (`category`, `collection`, `follows`, ...)
-are left out.
+The catalogue (catalog.json) lists, per endpoint, every field as `[name, kind, target]`:
+kind is one of int, number, string, bool, time (unix seconds), enum (a pre-2025 code),
+ref / refs (one id / a list of ids of `target`), ints / strings / numbers (plain lists).
+IGDB writes keys in protobuf field-number order: `id` first, then the older fields,
+then `checksum`, then fields added later; the catalogue keeps that order, and it agrees
+with every record of the real samples (a test checks that) and with the tap's schemas
+(tests/test_entity_contract.py). Deprecated fields IGDB no longer returns (games'
+`category`, `collection`, `follows`, ...) are left out.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+
+Kind = str
+CATALOG = "catalog.json"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an entity: its kind and, for references, the endpoint it points at."""
+
+    name: str
+    kind: Kind
+    target: str | None = None
+
+    @property
+    def is_reference(self) -> bool:
+        return self.kind in ("ref", "refs")
 
 
 @dataclass(frozen=True)
@@ -18,8 +40,9 @@ class Entity:
 
     name: str
     fields: tuple[str, ...]
+    kinds: tuple[Field, ...] = ()
 
-    @property
+    @cached_property  # asked for every record a table holds
     def field_set(self) -> frozenset[str]:
         return frozenset(self.fields)
 
@@ -27,244 +50,23 @@ class Entity:
     def has_updated_at(self) -> bool:
         return "updated_at" in self.fields
 
+    @property
+    def references(self) -> tuple[Field, ...]:
+        """The fields that hold ids of other records."""
+        return tuple(field for field in self.kinds if field.is_reference)
 
-_LOOKUP_FIELDS = ("id", "created_at", "name", "slug", "updated_at", "url", "checksum")
 
-GAME_FIELDS = (
-    "id",
-    "age_ratings",
-    "aggregated_rating",
-    "aggregated_rating_count",
-    "alternative_names",
-    "artworks",
-    "bundles",
-    "cover",
-    "created_at",
-    "dlcs",
-    "expansions",
-    "external_games",
-    "first_release_date",
-    "franchise",
-    "franchises",
-    "game_engines",
-    "game_modes",
-    "genres",
-    "hypes",
-    "involved_companies",
-    "keywords",
-    "multiplayer_modes",
-    "name",
-    "parent_game",
-    "platforms",
-    "player_perspectives",
-    "rating",
-    "rating_count",
-    "release_dates",
-    "screenshots",
-    "similar_games",
-    "slug",
-    "standalone_expansions",
-    "status",
-    "storyline",
-    "summary",
-    "tags",
-    "themes",
-    "total_rating",
-    "total_rating_count",
-    "updated_at",
-    "url",
-    "version_parent",
-    "version_title",
-    "videos",
-    "websites",
-    "checksum",
-    "remakes",
-    "remasters",
-    "expanded_games",
-    "ports",
-    "forks",
-    "language_supports",
-    "game_localizations",
-    "collections",
-    "game_status",
-    "game_type",
-)
+def _load() -> dict[str, Entity]:
+    document = json.loads(resources.files(__package__).joinpath(CATALOG).read_text("utf-8"))
+    entities: dict[str, Entity] = {}
+    for name, rows in document.items():
+        kinds = tuple(Field(field, kind, target) for field, kind, target in rows)
+        entities[name] = Entity(name, tuple(field.name for field in kinds), kinds)
+    return entities
 
-_ENTITIES = (
-    Entity("games", GAME_FIELDS),
-    Entity(
-        "platforms",
-        (
-            "id",
-            "abbreviation",
-            "alternative_name",
-            "created_at",
-            "generation",
-            "name",
-            "platform_logo",
-            "platform_family",
-            "slug",
-            "summary",
-            "updated_at",
-            "url",
-            "versions",
-            "websites",
-            "checksum",
-            "platform_type",
-        ),
-    ),
-    Entity("genres", _LOOKUP_FIELDS),
-    Entity("game_modes", _LOOKUP_FIELDS),
-    Entity("themes", _LOOKUP_FIELDS),
-    Entity("player_perspectives", _LOOKUP_FIELDS),
-    Entity("keywords", _LOOKUP_FIELDS),
-    Entity(
-        "involved_companies",
-        (
-            "id",
-            "company",
-            "created_at",
-            "developer",
-            "game",
-            "porting",
-            "publisher",
-            "supporting",
-            "updated_at",
-            "checksum",
-        ),
-    ),
-    Entity(
-        "companies",
-        (
-            "id",
-            "change_date",
-            "changed_company_id",
-            "country",
-            "created_at",
-            "description",
-            "developed",
-            "logo",
-            "name",
-            "parent",
-            "published",
-            "slug",
-            "start_date",
-            "updated_at",
-            "url",
-            "websites",
-            "checksum",
-            "status",
-            "start_date_format",
-            "change_date_format",
-        ),
-    ),
-    Entity(
-        "release_dates",
-        (
-            "id",
-            "created_at",
-            "date",
-            "game",
-            "human",
-            "m",
-            "platform",
-            "updated_at",
-            "y",
-            "checksum",
-            "status",
-            "date_format",
-            "release_region",
-        ),
-    ),
-    Entity(
-        "covers",
-        (
-            "id",
-            "alpha_channel",
-            "animated",
-            "game",
-            "height",
-            "image_id",
-            "url",
-            "width",
-            "checksum",
-            "game_localization",
-        ),
-    ),
-    Entity(
-        "franchises", ("id", "created_at", "games", "name", "slug", "updated_at", "url", "checksum")
-    ),
-    Entity(
-        "collections",
-        (
-            "id",
-            "as_child_relations",
-            "as_parent_relations",
-            "created_at",
-            "games",
-            "name",
-            "slug",
-            "type",
-            "updated_at",
-            "url",
-            "checksum",
-        ),
-    ),
-    Entity(
-        "age_ratings",
-        (
-            "id",
-            "checksum",
-            "rating_cover_url",
-            "synopsis",
-            "organization",
-            "rating_category",
-            "rating_content_descriptions",
-        ),
-    ),
-    Entity("websites", ("id", "game", "trusted", "url", "checksum", "type")),
-    Entity(
-        "external_games",
-        (
-            "id",
-            "created_at",
-            "game",
-            "name",
-            "uid",
-            "updated_at",
-            "url",
-            "year",
-            "platform",
-            "countries",
-            "checksum",
-            "external_game_source",
-            "game_release_format",
-        ),
-    ),
-    Entity("game_types", ("id", "checksum", "created_at", "type", "updated_at")),
-    Entity("game_statuses", ("id", "checksum", "created_at", "status", "updated_at")),
-    Entity("platform_types", ("id", "checksum", "created_at", "name", "updated_at")),
-    Entity(
-        "popularity_primitives",
-        (
-            "id",
-            "calculated_at",
-            "checksum",
-            "created_at",
-            "external_popularity_source",
-            "game_id",
-            "popularity_type",
-            "updated_at",
-            "value",
-        ),
-    ),
-    Entity(
-        "popularity_types",
-        ("id", "checksum", "created_at", "external_popularity_source", "name", "updated_at"),
-    ),
-)
 
-ENTITIES: dict[str, Entity] = {entity.name: entity for entity in _ENTITIES}
+ENTITIES: dict[str, Entity] = _load()
+GAME_FIELDS = ENTITIES["games"].fields
 
 
 def entity(name: str) -> Entity:

@@ -7,12 +7,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import Literal
 
 from igdb_emulator.records import Record
 
 # The gameboy-seeds games are an unbiased draw of IGDB (mods, obscure titles); the rag-sample
 # games are the 500 most rated. Presence rates and sizes come from the former only.
 REPRESENTATIVE_GAME_COUNT = 100
+
+# Children per game: "gameboy" (the unbiased sample) or "heavy" (the rag-sample's top-rated
+# games, for the fields it carries) - a stress case, e.g. ~6x the external_games.
+Ratios = Literal["gameboy", "heavy"]
 
 _WORD = re.compile(r"[A-Za-z][a-z']+")
 
@@ -47,21 +52,31 @@ class Profile:
     templates: dict[str, list[Record]] = field(default_factory=dict)
 
 
-def learn(samples: dict[str, list[Record]]) -> Profile:
-    """Build the profile from the merged samples (see samples.load_samples)."""
-    games = samples["games"]
-    representative = [game for game in games if "checksum" in game] or games
-    total = len(representative)
+def child_ratios(games: Sequence[Record]) -> tuple[dict[str, float], dict[str, list[int]]]:
+    """Per game field: the share of `games` carrying it, and the list lengths seen."""
     presence = {
-        name: count / total
-        for name, count in Counter(key for game in representative for key in game).items()
+        name: count / len(games)
+        for name, count in Counter(key for game in games for key in game).items()
     }
     sizes: dict[str, list[int]] = {}
-    scalars: dict[str, list[float]] = {}
-    for game in representative:
+    for game in games:
         for name, value in game.items():
             if isinstance(value, list):
                 sizes.setdefault(name, []).append(len(value))
+    return presence, sizes
+
+
+def learn(samples: dict[str, list[Record]], ratios: Ratios = "gameboy") -> Profile:
+    """Build the profile from the merged samples (see samples.load_samples)."""
+    games = samples["games"]
+    representative = [game for game in games if "checksum" in game] or games
+    presence, sizes = child_ratios(representative)
+    if ratios == "heavy":
+        top_rated = [game for game in games if "checksum" not in game] or games
+        heavy_presence, heavy_sizes = child_ratios(top_rated)
+        presence.update(heavy_presence)  # the rag-sample's selected fields only
+        sizes.update(heavy_sizes)
+    scalars: dict[str, list[float]] = {}
     for game in games:
         for name, value in game.items():
             if isinstance(value, int | float) and not isinstance(value, bool):

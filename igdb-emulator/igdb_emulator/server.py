@@ -23,7 +23,13 @@ from typing_extensions import override
 
 from igdb_emulator.apicalypse import ApicalypseError, Query, parse_multiquery, parse_query
 from igdb_emulator.auth import TokenError, TokenRegistry
-from igdb_emulator.changes import DayChange, advance_day, change_during_read, check_change
+from igdb_emulator.changes import (
+    DayChange,
+    advance_day,
+    change_during_read,
+    check_change,
+    one_day,
+)
 from igdb_emulator.dataset import Dataset
 from igdb_emulator.drift import reshape, reshape_blobs
 from igdb_emulator.entities import ENTITIES
@@ -252,6 +258,16 @@ class Emulator:
             self.dataset, endpoint, changed=changed, added=added, deleted=deleted, seed=seed
         )
 
+    def one_day(self, changes: dict[str, dict[str, int]], seed: int = 0) -> list[DayChange]:
+        """One day of changes across endpoints (see `changes.one_day`)."""
+        return one_day(self.dataset, changes, seed=seed)
+
+    def count(self, endpoint: str) -> int:
+        """How many records the source holds now at `endpoint` (no record decoded)."""
+        if endpoint not in ENTITIES:
+            raise KeyError(f"unknown endpoint {endpoint!r}")
+        return len(self.dataset.table(endpoint).snapshot.ids)
+
     def truth(self, endpoint: str) -> list[Record]:
         """What the source holds now, as `fields *` returns it, sorted by id."""
         if endpoint not in ENTITIES:
@@ -402,6 +418,14 @@ class Emulator:
                     pages.append((block.endpoint, blobs))
         return _Response(200, b"[" + b",".join(parts) + b"]", records=records, pages=pages)
 
+    def _admin_table(self, route: str) -> _Response:
+        """`count/{endpoint}` (how many records) or `truth/{endpoint}` (them, as JSONL)."""
+        kind, endpoint = route.split("/", 1)
+        if kind == "count":
+            return _json(200, {"count": self.count(endpoint)})
+        lines = b"".join(encode(record) + b"\n" for record in self.truth(endpoint))
+        return _Response(200, lines, content_type="application/x-ndjson")
+
     def _admin(self, method: str, path: str, body: bytes) -> _Response:  # noqa: PLR0911
         route = path.removeprefix("/_emulator/").strip("/")
         try:
@@ -412,6 +436,10 @@ class Emulator:
             if method == "POST" and route == "advance-day":
                 change = self.advance_day(**_advance_day_spec(body))
                 return _json(200, change.as_json())
+            if method == "POST" and route == "one-day":
+                spec = _json_object(body)
+                done = self.one_day(spec.get("changes", {}), int(spec.get("seed", 0)))
+                return _json(200, [change.as_json() for change in done])
             if route == "faults" and method == "POST":
                 self.faults.add(Fault.from_spec(_json_object(body)))
                 return _json(200, {"pending": [asdict(f) for f in self.faults.pending()]})
@@ -427,10 +455,8 @@ class Emulator:
             if route == "requests" and method == "DELETE":
                 self.clear_request_log()
                 return _json(200, {"cleared": True})
-            if method == "GET" and route.startswith("truth/"):
-                records = self.truth(route.removeprefix("truth/"))
-                lines = b"".join(encode(record) + b"\n" for record in records)
-                return _Response(200, lines, content_type="application/x-ndjson")
+            if method == "GET" and route.startswith(("count/", "truth/")):
+                return self._admin_table(route)
         except (ValueError, TypeError, KeyError) as error:
             return _json(400, {"error": str(error).strip("'\"")})
         return _json(404, {"error": f"no admin route {method} /_emulator/{route}"})

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from igdb_emulator.entities import ENTITIES
+from igdb_emulator.lookups import AGE_RATING_CATEGORIES, AGE_RATING_DESCRIPTIONS
+from igdb_emulator.ownership import GAME_OWNED
 from igdb_emulator.profile import Profile
 from igdb_emulator.records import Record, checksum, in_key_order
 
@@ -60,9 +62,13 @@ GAME_STATUS_NAMES = {
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
-# Game array fields whose ids point at endpoints the emulator does not serve: each gets its
-# own id range so ids are unique per field, as in IGDB.
-_OPAQUE_ID_FIELDS = (
+# Game array fields listing the game's own children (ownership.GAME_OWNED), in draw order.
+_CHILD_FIELDS = (
+    "age_ratings",
+    "external_games",
+    "involved_companies",
+    "release_dates",
+    "websites",
     "alternative_names",
     "artworks",
     "screenshots",
@@ -71,7 +77,6 @@ _OPAQUE_ID_FIELDS = (
     "game_localizations",
     "multiplayer_modes",
 )
-_CHILD_FIELDS = ("age_ratings", "external_games", "involved_companies", "release_dates", "websites")
 _RELATED_GAME_FIELDS = (
     "bundles",
     "dlcs",
@@ -114,8 +119,8 @@ class GameSynth:
         self.profile = profile
         self.seed = seed
         self.now = now
-        self.counters: dict[str, int] = dict.fromkeys((*_CHILD_FIELDS, *_OPAQUE_ID_FIELDS), 0)
-        self.counters["cover"] = 0
+        # the last id handed out per child endpoint (games' children and everyone else's)
+        self.counters: dict[str, int] = {}
         self.slugs: set[str] = set()
         self._types = (tuple(GAME_TYPE_WEIGHTS), tuple(_cumulative(GAME_TYPE_WEIGHTS.values())))
         keywords = profile.pools["keywords"]
@@ -129,10 +134,15 @@ class GameSynth:
     def _size(self, rng: random.Random, name: str) -> int:
         return max(1, rng.choice(self.profile.sizes.get(name, [1])))
 
-    def _take_ids(self, name: str, count: int, base: int) -> list[int]:
-        start = self.counters[name]
-        self.counters[name] = start + count
-        return [base + start + offset for offset in range(1, count + 1)]
+    def take_ids(self, endpoint: str, count: int) -> list[int]:
+        """`count` fresh ids of `endpoint`, above every id handed out or known before."""
+        start = self.counters.get(endpoint, 0)
+        self.counters[endpoint] = start + count
+        return list(range(start + 1, start + count + 1))
+
+    def title(self, rng: random.Random, low: int = 1, high: int = 3) -> str:
+        """A name for a non-game record: a few title words, capitalised."""
+        return " ".join(rng.choice(self.profile.title_words) for _ in range(rng.randint(low, high)))
 
     def name(self, rng: random.Random) -> str:
         words = self.profile.title_words
@@ -176,12 +186,10 @@ class GameSynth:
                 record[field_name] = list(dict.fromkeys(picks))
         for field_name in _CHILD_FIELDS:
             if self._has(rng, field_name):
-                record[field_name] = self._take_ids(field_name, self._size(rng, field_name), 0)
-        for field_name in _OPAQUE_ID_FIELDS:
-            if self._has(rng, field_name):
-                record[field_name] = self._take_ids(field_name, self._size(rng, field_name), 0)
+                size = self._size(rng, field_name)
+                record[field_name] = self.take_ids(GAME_OWNED[field_name], size)
         if self._has(rng, "cover"):
-            record["cover"] = self._take_ids("cover", 1, 0)[0]
+            record["cover"] = self.take_ids("covers", 1)[0]
         for field_name, pool in (
             ("tags", profile.pools["tags"]),
             ("game_engines", profile.pools["game_engines"]),
@@ -325,7 +333,7 @@ def _release_date(
 
 def _cover(rng: random.Random, child_id: int, game: Record, profile: Profile, now: int) -> Record:
     template = rng.choice(profile.templates["covers"])
-    image_id = "co" + _base36(child_id)
+    image_id = "co" + base36(child_id)
     return {
         "id": child_id,
         "alpha_channel": False,
@@ -370,55 +378,30 @@ def _external_game(
     return record
 
 
+_AGE_RATING_CATEGORY_IDS = tuple(AGE_RATING_CATEGORIES)
+
+
 def _age_rating(
     rng: random.Random, child_id: int, game: Record, profile: Profile, now: int
 ) -> Record:
-    organization = rng.randint(1, 6)
-    record: Record = {
-        "id": child_id,
-        "organization": organization,
-        "rating_category": organization * 6 + rng.randint(0, 5),
-    }
+    category = rng.choice(_AGE_RATING_CATEGORY_IDS)
+    organization = AGE_RATING_CATEGORIES[category][0]
+    record: Record = {"id": child_id, "organization": organization, "rating_category": category}
     if rng.random() < 0.4:
-        record["rating_content_descriptions"] = sorted(rng.sample(range(1, 160), rng.randint(1, 4)))
+        own = [key for key, value in AGE_RATING_DESCRIPTIONS.items() if value[0] == organization]
+        record["rating_content_descriptions"] = sorted(rng.sample(own, rng.randint(1, 4)))
     return record
 
 
-CHILD_MAKERS: dict[str, tuple[str, ChildMaker]] = {
-    # endpoint: (the game field that references it, maker)
-    "involved_companies": ("involved_companies", _involved_company),
-    "release_dates": ("release_dates", _release_date),
-    "covers": ("cover", _cover),
-    "websites": ("websites", _website),
-    "external_games": ("external_games", _external_game),
-    "age_ratings": ("age_ratings", _age_rating),
+# The children of games with a hand-written maker (the others: synth_children.Filler).
+CHILD_MAKERS: dict[str, ChildMaker] = {
+    "involved_companies": _involved_company,
+    "release_dates": _release_date,
+    "covers": _cover,
+    "websites": _website,
+    "external_games": _external_game,
+    "age_ratings": _age_rating,
 }
-
-
-def derive_children(
-    endpoint: str,
-    games: Iterable[Record],
-    *,
-    known: dict[int, Record],
-    profile: Profile,
-    seed: int,
-    now: int,
-) -> list[Record]:
-    """Every record of `endpoint` that a game references: known ones as they are, the rest made."""
-    field_name, maker = CHILD_MAKERS[endpoint]
-    records = dict(known)
-    for game in games:
-        value = game.get(field_name)
-        if value is None:
-            continue
-        missing = [
-            ref for ref in (value if isinstance(value, list) else [value]) if ref not in records
-        ]
-        if missing:
-            rng = child_rng(seed, endpoint, game["id"])
-            for ref in missing:
-                records[ref] = maker(rng, ref, game, profile, now)
-    return [records[record_id] for record_id in sorted(records)]
 
 
 # --- shared entities (many games point at one) --------------------------------------------
@@ -514,14 +497,16 @@ def complete(endpoint: str, record: Record, now: int) -> Record:
     """
     fields = ENTITIES[endpoint].field_set
     filled = dict(record)
-    rng = child_rng(0, endpoint, record["id"])
-    if "updated_at" in fields and "updated_at" not in filled:
-        filled["updated_at"] = uniform_time(rng, IGDB_FOUNDED, now - 30 * DAY)
-    if "created_at" in fields and "created_at" not in filled:
-        updated = filled.get("updated_at", now - 30 * DAY)
-        filled["created_at"] = (
-            uniform_time(rng, IGDB_FOUNDED, updated) if updated > IGDB_FOUNDED else updated
-        )
+    missing_stamps = {"created_at", "updated_at"} & fields - set(filled)
+    if missing_stamps:  # generated records have theirs: seeding a stream per record is dear
+        rng = child_rng(0, endpoint, record["id"])
+        if "updated_at" in missing_stamps:
+            filled["updated_at"] = uniform_time(rng, IGDB_FOUNDED, now - 30 * DAY)
+        if "created_at" in missing_stamps:
+            updated = filled.get("updated_at", now - 30 * DAY)
+            filled["created_at"] = (
+                uniform_time(rng, IGDB_FOUNDED, updated) if updated > IGDB_FOUNDED else updated
+            )
     if "url" in fields and "url" not in filled and "slug" in filled:
         filled["url"] = f"https://www.igdb.com/{endpoint}/{filled['slug']}"
     if "checksum" in fields and "checksum" not in filled:
@@ -529,7 +514,7 @@ def complete(endpoint: str, record: Record, now: int) -> Record:
     return filled
 
 
-def _base36(number: int) -> str:
+def base36(number: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     text = ""
     while number:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from igdb_emulator import Dataset, DayChange, Emulator, EmulatorConfig
-from igdb_emulator.changes import advance_day
+from igdb_emulator.changes import advance_day, one_day
 from igdb_emulator.pytest_plugin import EmulatorFactory
 from igdb_emulator.synth import EMULATOR_EPOCH
 
@@ -101,6 +101,9 @@ def test_admin_api(igdb_emulator: Emulator, connect: Connect) -> None:
     assert change.status == 200
     assert len(change.json()["changed"]) == 5
 
+    assert client.admin("GET", "count/games").json() == {"count": len(igdb_emulator.truth("games"))}
+    assert client.admin("GET", "count/gamez").status == 400
+
     truth = client.admin("GET", "truth/games")
     assert truth.headers["content-type"] == "application/x-ndjson"
     lines = [json.loads(line) for line in truth.body.splitlines()]
@@ -132,3 +135,30 @@ def test_admin_errors_are_one_line_and_clear(igdb_emulator: Emulator, connect: C
     assert client.admin("GET", "truth/gamez").status == 400
     assert client.admin("GET", "nothing").status == 404
     assert igdb_emulator.request_log == []  # admin requests are not logged
+
+
+def test_one_day_changes_several_endpoints_within_one_day(
+    igdb_emulator_factory: EmulatorFactory, connect: Connect
+) -> None:
+    emulator = igdb_emulator_factory(dataset=Dataset.generate(games=500, seed=4))
+    start = emulator.now
+    changes = {"games": {"changed": 4, "added": 2}, "characters": {"changed": 2}}
+    done = connect(emulator).admin("POST", "one-day", {"changes": changes, "seed": 3}).json()
+
+    assert emulator.now == start + 86_400  # one day, however many endpoints
+    assert [change["endpoint"] for change in done] == ["games", "characters"]
+    assert [len(change["changed"]) for change in done] == [4, 2]
+    for change in done:
+        assert (change["day_start"], change["day_end"]) == (start, start + 86_400)
+        by_id = {r["id"]: r for r in emulator.truth(change["endpoint"])}
+        for record_id in change["changed"] + change["added"]:
+            assert start <= by_id[record_id]["updated_at"] < start + 86_400
+
+
+def test_one_day_applies_nothing_unless_every_change_is_possible() -> None:
+    dataset = Dataset.generate(games=200, seed=4)
+    before = list(dataset.table("games").records())
+    with pytest.raises(ValueError, match="covers records have no updated_at"):
+        one_day(dataset, {"games": {"changed": 3}, "covers": {"changed": 1}}, seed=0)
+    assert list(dataset.table("games").records()) == before
+    assert dataset.now == EMULATOR_EPOCH

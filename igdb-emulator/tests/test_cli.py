@@ -98,3 +98,9 @@ def test_the_served_dataset_has_every_table_built_before_it_is_ready() -> None:
     dataset = load_dataset(parse_args(["--dataset", "generated", "--games", "300", "--seed", "1"]))
 
     assert all(dataset.built(endpoint) for endpoint in dataset.endpoints)
+
+
+def test_the_heavy_ratios_flag_reaches_the_generator() -> None:
+    args = parse_args(["--dataset", "generated", "--games", "50", "--ratios", "heavy"])
+    assert args.ratios == "heavy"
+    assert parse_args([]).ratios == "gameboy"

@@ -165,11 +165,14 @@ def test_about_and_discover_work_offline_without_config() -> None:
     discover = subprocess.run([*TAP, "--discover"], capture_output=True, text=True, check=False)
     assert discover.returncode == 0, discover.stderr
     streams = {s["tap_stream_id"]: s for s in json.loads(discover.stdout)["streams"]}
-    assert len(streams) == 21
+    assert len(streams) == 74  # every IGDB entity endpoint (decision 0009)
     assert streams["games"]["replication_key"] == "updated_at"
     assert streams["games"]["replication_method"] == "INCREMENTAL"
     assert streams["platforms"]["replication_method"] == "FULL_TABLE"
-    assert all(s["key_properties"] == ["id"] for s in streams.values())
+    for stream in streams.values():
+        assert stream["key_properties"] == ["id"]
+        assert stream["replication_method"] in ("INCREMENTAL", "FULL_TABLE")
+        assert "id" in stream["schema"]["properties"]
 
 
 def test_dimensions_sync_before_facts() -> None:

@@ -224,12 +224,12 @@ def test_the_cli_exits_non_zero_with_one_line_naming_every_failed_stream(
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.stderr[-3000:]
-    assert errors[0].startswith("Error: tap-igdb: 2 of 21 streams failed: games (games: IGDB ")
+    assert errors[0].startswith("Error: tap-igdb: 2 of 74 streams failed: games (games: IGDB ")
     assert errors[0].endswith(f"; {FAILING} ({CAUSE})")
     assert "Traceback" not in result.stderr
     assert emu.client_secret not in result.stderr + result.stdout
     messages = [json.loads(line) for line in result.stdout.splitlines()]
     read = {m["stream"] for m in messages if m["type"] == "RECORD"}
     # Every stream after the failed ones was read (games and involved_companies are
-    # the 17th and 18th of 21).
+    # the 34th and 35th of 74).
     assert {"keywords", "popularity_primitives", "release_dates"} <= read

@@ -111,12 +111,17 @@ def test_persistent_server_errors_fail_with_one_line(
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1
-    # Every stream tried, and failed after its retries: all named, in sync order. A
-    # large stream's first request is its count (without multiquery).
+    # Every stream tried, and failed after its retries: all named, by name. A lookup's
+    # first request is its page; a large stream's is its count (without multiquery).
     assert errors[0].startswith(
-        "Error: tap-igdb: 21 of 21 streams failed: age_ratings (age_ratings/count: "
-        "giving up after 3 attempts: age_ratings/count: IGDB answered 502 Bad Gateway); "
+        "Error: tap-igdb: 74 of 74 streams failed: age_rating_categories "
+        "(age_rating_categories: giving up after 3 attempts: age_rating_categories: IGDB "
+        "answered 502 Bad Gateway); "
     )
+    assert (
+        "; age_ratings (age_ratings/count: giving up after 3 attempts: age_ratings/count: "
+        "IGDB answered 502 Bad Gateway); "
+    ) in errors[0]
     assert "Traceback" not in result.stderr
     # Each stream opened a table version but never closed it.
     messages = [json.loads(line) for line in result.stdout.splitlines()]

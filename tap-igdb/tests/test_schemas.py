@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from igdb_emulator.samples import samples_dir
 from tap_igdb.client import IGDBStream
-from tap_igdb.streams import STREAM_TYPES
+from tap_igdb.streams import STREAM_TYPES, IncrementalStream
 from tap_igdb.tap import TapIGDB
 
 if TYPE_CHECKING:
@@ -79,20 +79,35 @@ def test_schemas_keep_unknown_fields_and_require_only_id(
         assert schema["properties"]["updated_at"]["type"] == ["integer", "null"]
 
 
-def test_incremental_exactly_where_igdb_has_updated_at(
+def test_incremental_exactly_where_igdb_has_updated_at_and_the_table_is_not_a_lookup(
     schemas: dict[str, JSONObject], incremental_streams: set[str]
 ) -> None:
-    assert incremental_streams == {
+    lookups = {stream.name for stream in STREAM_TYPES if stream.fits_one_page}
+    with_updated_at = {
+        name for name, schema in schemas.items() if "updated_at" in schema["properties"]
+    }
+    assert incremental_streams == with_updated_at - lookups
+    assert len(incremental_streams) == 22
+    assert {
         "games",
         "involved_companies",
-        "companies",
         "release_dates",
-        "keywords",
-        "franchises",
-        "collections",
-        "external_games",
-        "popularity_primitives",
+        "language_supports",
+    } <= incremental_streams
+    assert not {"covers", "age_ratings", "websites", "screenshots"} & incremental_streams
+
+
+def test_the_readme_lists_every_stream_under_its_replication() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = {
+        cells[1].strip(): {name.strip(" `") for name in cells[3].split(",")}
+        for cells in (line.split("|") for line in readme.splitlines())
+        if len(cells) == 5 and cells[1].strip().startswith(("INCREMENTAL", "FULL_TABLE"))
     }
-    for name in incremental_streams:
-        assert "updated_at" in schemas[name]["properties"]
-    assert not {"covers", "age_ratings", "websites"} & incremental_streams
+    incremental = {s.name for s in STREAM_TYPES if issubclass(s, IncrementalStream)}
+    lookups = {s.name for s in STREAM_TYPES if s.fits_one_page}
+    assert list(rows.values()) == [
+        incremental,
+        {s.name for s in STREAM_TYPES} - incremental - lookups,
+        lookups,
+    ]

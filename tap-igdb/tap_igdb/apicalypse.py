@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 MAX_LIMIT = 500
@@ -10,6 +11,8 @@ MAX_LIMIT = 500
 
 MAX_MULTIQUERY_BLOCKS = 10
 """IGDB answers an 11th multiquery block with a 400."""
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,33 @@ class Block:
     body: str
 
 
-def records_body(window: KeysetWindow, *, limit: int, offset: int = 0) -> str:
-    """A page of full records (`fields *`) in id order."""
+def records_body(
+    window: KeysetWindow,
+    *,
+    limit: int,
+    offset: int = 0,
+    fields: Iterable[str] | None = None,
+) -> str:
+    """A page of records in id order: every field (`fields *`) when `fields` is None,
+    else those fields and `id` (which keyset paging reads), sorted: one body for one
+    selection, whatever order it came in, so retries and tests see the same text."""
     if not 1 <= limit <= MAX_LIMIT:
         msg = f"limit must be between 1 and {MAX_LIMIT}, got {limit}"
         raise ValueError(msg)
-    body = f"fields *; where {window.filter()}; sort id asc; limit {limit};"
+    body = f"fields {fields_clause(fields)}; where {window.filter()}; sort id asc; limit {limit};"
     return f"{body} offset {offset};" if offset else body
+
+
+def fields_clause(fields: Iterable[str] | None) -> str:
+    """What follows `fields`: `*`, or `id` and the given names, sorted, comma-separated."""
+    if fields is None:
+        return "*"
+    names = {"id", *fields}
+    for name in names:
+        if not _FIELD_NAME.fullmatch(name):
+            msg = f"not an IGDB field name: {name!r}"
+            raise ValueError(msg)
+    return ",".join(sorted(names))
 
 
 def count_body(window: KeysetWindow) -> str:

@@ -87,6 +87,21 @@ class IGDBStream(Stream):
         """Read on `updated_at` (its newest value caps the bookmark)."""
         return bool(self.replication_key)
 
+    @property
+    def requested_fields(self) -> tuple[str, ...] | None:
+        """The fields to ask IGDB for, as the catalog selects them: None (`fields *`)
+        when every property is selected, so fields the schema does not know yet still
+        come (`post_process`); else the selected ones, sorted, with the key and the
+        replication key, which paging and the bookmark need whatever the catalog says
+        (the SDK includes them automatically unless a catalog drops their `inclusion`).
+        The SDK drops deselected properties from the records it writes, too."""
+        properties = self.schema.get("properties", {})
+        selected = {name for name in properties if self.mask[("properties", name)]}
+        if len(selected) == len(properties):
+            return None
+        needed = {*self.primary_keys, *([self.replication_key] if self.replication_key else [])}
+        return tuple(sorted(selected | needed))
+
     def read_window(self) -> KeysetWindow:
         """The part of the endpoint this run reads: changed since the bookmark, or all."""
         updated_since, _ = self._starting_point_once()

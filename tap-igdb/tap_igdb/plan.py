@@ -51,8 +51,8 @@ in block order. One multiquery response may hold several streams' (the opening o
 
 
 class Source(t.Protocol):
-    """What a read needs of its stream: its name, kind, where to start, and its records
-    decoded and checked."""
+    """What a read needs of its stream: its name, kind, fields, where to start, and its
+    records decoded and checked."""
 
     @property
     def name(self) -> str: ...
@@ -62,6 +62,11 @@ class Source(t.Protocol):
 
     @property
     def incremental(self) -> bool: ...
+
+    @property
+    def requested_fields(self) -> tuple[str, ...] | None:
+        """The fields its pages ask for (None: `fields *`, every field IGDB has)."""
+        ...
 
     def read_window(self) -> KeysetWindow:
         """The part of the endpoint this run reads (`updated_at >= ...` when incremental)."""
@@ -106,6 +111,8 @@ class StreamRead:
         self.order = order
         self.settings = settings
         self.window = source.read_window()
+        self.fields = source.requested_fields
+        """What every page of the read asks for (probes ask for what they need)."""
         self.page_size = settings.page_size
         self.count: int | None = None
         self.newest: int | None = None
@@ -341,7 +348,11 @@ class Opening(Job):
     def blocks(self) -> list[Block]:
         self._page_size = min(read.page_size for read in self._reads)
         return [
-            Block(read.name, read.name, records_body(read.window, limit=self._page_size))
+            Block(
+                read.name,
+                read.name,
+                records_body(read.window, limit=self._page_size, fields=read.fields),
+            )
             for read in self._reads
         ]
 
@@ -417,7 +428,12 @@ class RangeRead(Job):
             Block(
                 self.read.name,
                 f"p{k}",
-                records_body(window, limit=self._page_size, offset=k * self._page_size),
+                records_body(
+                    window,
+                    limit=self._page_size,
+                    offset=k * self._page_size,
+                    fields=self.read.fields,
+                ),
             )
             for k in range(self.read.pages_for(self.cursor))
         ]

@@ -48,6 +48,7 @@ class FakeSource:
     fits_one_page: bool = False
     incremental: bool = False
     window: KeysetWindow = field(default_factory=KeysetWindow)
+    requested_fields: tuple[str, ...] | None = None
 
     def read_window(self) -> KeysetWindow:
         return self.window

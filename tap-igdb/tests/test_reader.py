@@ -155,6 +155,7 @@ class MemorySource:
 
     fits_one_page = False
     incremental = False
+    requested_fields: tuple[str, ...] | None = None
 
     def __init__(
         self, name: str, records: int, *, delay: float = 0.0, probe_delay: float = 0.0

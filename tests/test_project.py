@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tap_igdb.streams import STREAM_TYPES, LookupStream
 
 from orchestrate.constraints import constraints
 from tests.support.lake import DEFAULT_STREAMS
@@ -109,9 +110,12 @@ def test_constraints_keep_markers_and_drop_extras_and_hashes() -> None:
     assert constraints(lock) == ["meltano==4.4.1", "tzdata==2026.6 ; sys_platform == 'win32'"]
 
 
-def test_the_tests_default_streams_are_the_ones_meltano_selects() -> None:
+def test_the_default_selection_names_streams_the_tap_has_and_every_lookup() -> None:
     selected = plugin_definition("extract/tap-igdb.meltano.yml")["select"]
-    assert [rule.removesuffix(".*") for rule in selected] == list(DEFAULT_STREAMS)
+    assert all(rule.endswith(".*") for rule in selected)
+    assert set(DEFAULT_STREAMS) <= {stream.name for stream in STREAM_TYPES}
+    lookups = {stream.name for stream in STREAM_TYPES if issubclass(stream, LookupStream)}
+    assert lookups <= set(DEFAULT_STREAMS)
 
 
 # One package each virtualenv imports on every run, and the one it comes from.

@@ -12,40 +12,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import yaml
 from botocore.exceptions import ClientError
+from tap_igdb.streams import STREAM_TYPES, IncrementalStream
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 Record = dict[str, Any]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _default_streams() -> tuple[str, ...]:
+    definition = yaml.safe_load((ROOT / "extract" / "tap-igdb.meltano.yml").read_text())
+    (tap,) = definition["plugins"]["extractors"]
+    return tuple(rule.removesuffix(".*") for rule in tap["select"])
+
+
 # The streams extract/tap-igdb.meltano.yml selects by default (decision 0004).
-DEFAULT_STREAMS = (
-    "games",
-    "platforms",
-    "genres",
-    "game_modes",
-    "themes",
-    "player_perspectives",
-    "game_types",
-    "game_statuses",
-    "involved_companies",
-    "companies",
-)
+DEFAULT_STREAMS = _default_streams()
+# Streams without a replication key land in the dimensions layout.
 SNAPSHOT_STREAMS = frozenset(
-    {
-        "platforms",
-        "genres",
-        "game_modes",
-        "themes",
-        "player_perspectives",
-        "game_types",
-        "game_statuses",
-        "platform_types",
-        "popularity_types",
-        "covers",
-        "age_ratings",
-        "websites",
-    }
+    stream.name for stream in STREAM_TYPES if not issubclass(stream, IncrementalStream)
 )
 
 

@@ -105,7 +105,11 @@ def test_about_and_discover_work_offline(dev_pipeline: Pipeline) -> None:
 
     assert json.loads(about.stdout)["name"] == "tap-igdb"
     catalog = json.loads(discover.stdout)
-    assert len(catalog["streams"]) == 21
+    assert len(catalog["streams"]) == 74  # a stream for every IGDB entity endpoint
+    for stream in catalog["streams"]:
+        assert stream["key_properties"] == ["id"], stream["tap_stream_id"]
+        assert stream["replication_method"] in ("INCREMENTAL", "FULL_TABLE")
+        assert stream["schema"]["properties"]
     assert dev_pipeline.emulator.request_log == []
 
 

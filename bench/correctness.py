@@ -15,13 +15,8 @@ from typing import Any
 
 import duckdb
 
-from tests.support.dim_games import assert_rows_equal, expected_dim_games
+from tests.support.dim_games import LOOKUP_STREAMS, assert_rows_equal, expected_dim_games
 
-# The streams dim_games is built from (the tap's default selection).
-LOOKUP_STREAMS = (
-    "platforms", "genres", "game_modes", "themes", "player_perspectives",
-    "game_types", "game_statuses", "companies",
-)  # fmt: skip
 INVOLVED_COMPANY_FIELDS = ("id", "updated_at", "company", "game", "developer", "publisher")
 CHUNK_GAMES = 25_000
 

@@ -20,6 +20,12 @@ SUMMARY_HEADER = (
 PROCESS_HEADER = (
     "scenario", "games", "step", "process", "n", "wall s", "CPU s", "peak RSS MiB",
 )  # fmt: skip
+STREAM_HEADER = ("stream", "records", "bytes", "requests", "blocks", "seconds")
+STREAM_CAPTION = (
+    "records and bytes landed (the step's new files); the requests naming the stream, where"
+    " a multiquery shared by several streams counts as a request of each; its multiquery"
+    " blocks; seconds from its first request's start to its last one's end"
+)
 
 
 def latest_scenarios(runs: Iterable[Run]) -> list[tuple[Run, ScenarioResult]]:
@@ -95,6 +101,33 @@ def _process_rows(result: ScenarioResult) -> Iterable[list[str]]:
             ]
 
 
+def _has_stream_tables(result: ScenarioResult) -> bool:
+    """Only where every stream is selected: elsewhere the numbers stay in the JSON."""
+    scenario = SCENARIOS.get(result["scenario"])
+    return scenario is not None and scenario.every_stream
+
+
+def _stream_tables(result: ScenarioResult) -> Iterable[str]:
+    for step in result["steps"]:
+        if "streams" not in step:
+            continue
+        streams = sorted(step["streams"].items(), key=lambda item: (-item[1]["records"], item[0]))
+        rows = (
+            [
+                name,
+                f"{numbers['records']:,}",
+                f"{numbers['bytes']:,}",
+                str(numbers["requests"]),
+                str(numbers["blocks"]),
+                _number(numbers["seconds"]),
+            ]
+            for name, numbers in streams
+        )
+        title = f"{result['scenario']}, {result['games']:,} games, {step['step']}"
+        yield from ["", f"Per stream: {title} ({STREAM_CAPTION}):", ""]
+        yield from _table(STREAM_HEADER, rows)
+
+
 def _run_line(run: Run, names: list[str]) -> str:
     machine = run["machine"]
     details = [
@@ -111,7 +144,8 @@ def _run_line(run: Run, names: list[str]) -> str:
 
 
 def render_tables(latest: Sequence[tuple[Run, ScenarioResult]]) -> str:
-    """Steps (with floor and ratio), then processes, then which run each result comes from."""
+    """Steps (with floor and ratio), then processes, then per stream for the every-stream
+    scenario, then which run each result comes from."""
     runs: dict[str, tuple[Run, list[str]]] = {}
     for run, result in latest:
         runs.setdefault(str(run["date"]), (run, []))[1].append(
@@ -121,6 +155,12 @@ def render_tables(latest: Sequence[tuple[Run, ScenarioResult]]) -> str:
         *_table(SUMMARY_HEADER, (row for _, result in latest for row in _summary_rows(result))),
         "",
         *_table(PROCESS_HEADER, (row for _, result in latest for row in _process_rows(result))),
+        *(
+            line
+            for _, result in latest
+            if _has_stream_tables(result)
+            for line in _stream_tables(result)
+        ),
         "",
         "Runs:",
         "",

@@ -17,7 +17,8 @@ from bench.floor import ratio_to_floor, source_load
 from bench.scenarios import Scenario, Source
 from bench.source import EmulatorProcess
 from bench.steps import StepFailedError, StepMeasurement, child_pid_named, run_step
-from tests.support.lake import Lake, LocalLake, S3Lake, manifest
+from bench.streams import ALL_STREAMS, INCREMENTAL_STREAMS, listed_files, per_stream
+from tests.support.lake import DEFAULT_STREAMS, Lake, LocalLake, S3Lake
 from tests.support.meltano_env import isolated_environment
 from tests.support.seaweedfs import PORT_FLAGS, SeaweedFS, free_ports
 
@@ -25,10 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 MART_KEY = "marts/dim_games/dim_games.parquet"
 # The tap's default selection: what the main job extracts.
-STREAMS = (
-    "games", "platforms", "genres", "game_modes", "themes", "player_perspectives",
-    "game_types", "game_statuses", "involved_companies", "companies",
-)  # fmt: skip
+STREAMS = DEFAULT_STREAMS
+SELECT_EVERY_STREAM = '["*.*"]'  # Meltano's `select` as JSON, in TAP_IGDB__SELECT
+# The day's share of each incremental stream changed besides games (which take
+# --changed-fraction).
+OTHER_STREAMS_CHANGED_FRACTION = 0.01
 # The tap's ceiling (its settings schema allows 100): the source, not the tap, sets the pace.
 UNTHROTTLED_TAP_REQUESTS_PER_SECOND = "100"
 
@@ -71,14 +73,35 @@ def _s3_environment(env: dict[str, str], server: SeaweedFS, bucket: str) -> dict
     }
 
 
-def listed_files(lake: Lake) -> dict[str, int]:
-    """Every file the manifests list, with its record count."""
-    files: dict[str, int] = {}
-    for stream in STREAMS:
-        current = manifest(lake, stream)
-        for item in current["files"] if current else []:
-            files[item["key"]] = int(item["records"])
-    return files
+def selected_streams(scenario: Scenario) -> tuple[str, ...]:
+    return ALL_STREAMS if scenario.every_stream else STREAMS
+
+
+def advance_source_one_day(
+    source: EmulatorProcess, scenario: Scenario, options: Options
+) -> dict[str, int]:
+    """One day of changes at the source, across every endpoint changed; the records
+    changed of each."""
+    changes = {"games": max(1, round(options.games * options.changed_fraction))}
+    for stream in INCREMENTAL_STREAMS if scenario.every_stream else ():
+        if stream != "games":
+            held = source.record_count(stream)
+            changes[stream] = min(held, max(1, round(held * OTHER_STREAMS_CHANGED_FRACTION)))
+    changes = {stream: changed for stream, changed in changes.items() if changed}
+    source.one_day(changes, seed=options.seed)
+    return changes
+
+
+def scenario_environment(
+    scenario: Scenario, source: EmulatorProcess, workdir: Path
+) -> dict[str, str]:
+    """A fresh local environment pointed at the source, with the scenario's limits and selection."""
+    env = {**isolated_environment(workdir), **source.tap_environment()}
+    if not scenario.throttled:
+        env["TAP_IGDB_REQUESTS_PER_SECOND"] = UNTHROTTLED_TAP_REQUESTS_PER_SECOND
+    if scenario.every_stream:
+        env["TAP_IGDB__SELECT"] = SELECT_EVERY_STREAM
+    return env
 
 
 @dataclass
@@ -94,10 +117,14 @@ class ScenarioRun:
     servers: dict[str, int]
     say: Say
 
+    @property
+    def streams(self) -> tuple[str, ...]:
+        return selected_streams(self.scenario)
+
     def _step(
         self, name: str, args: tuple[str, ...], *, extracts: bool, el_only: bool = False
     ) -> dict[str, Any]:
-        before = listed_files(self.lake) if extracts else {}
+        before = listed_files(self.lake, self.streams) if extracts else {}
         self.source.clear_requests()
         self.say(f"  {name}: meltano {' '.join(args)}")
         measured: StepMeasurement = run_step(
@@ -110,10 +137,12 @@ class ScenarioRun:
         )
         result = {**measured.as_json(), "command": ["meltano", *args]}  # no local paths
         if extracts:
-            added = {k: n for k, n in listed_files(self.lake).items() if k not in before}
-            result["records"] = sum(added.values())
+            log = self.source.requests()
+            streams = per_stream(self.streams, before, listed_files(self.lake, self.streams), log)
+            result["streams"] = {name: asdict(numbers) for name, numbers in streams.items()}
+            result["records"] = sum(numbers.records for numbers in streams.values())
             result["records_per_s"] = result["records"] / measured.wall_s
-            load = source_load(self.source.requests())
+            load = source_load(log)
             # Our extraction time: the whole step when it is only EL, else the tap's
             # span (discovery to exit), which leaves out the dbt run after it.
             tap = measured.processes.get("tap-igdb")
@@ -137,9 +166,9 @@ class ScenarioRun:
                 self._step("full-refresh-el", FULL_REFRESH_EL, extracts=True, el_only=True)
             )
             steps.append(self._step("dbt-build", DBT_FULL_BUILD, extracts=False))
-            changed = max(1, round(self.options.games * self.options.changed_fraction))
-            self.source.advance_day(changed=changed, seed=self.options.seed)
-            self.say(f"  advanced the source one day: {changed:,} games changed")
+            changes = advance_source_one_day(self.source, self.scenario, self.options)
+            changed = ", ".join(f"{n:,} {stream}" for stream, n in changes.items())
+            self.say(f"  advanced the source one day; changed: {changed}")
             steps.append(self._step("incremental-day", MAIN_JOB, extracts=True))
             self.say("  checking dim_games against the source's truth")
             checking = time.monotonic()
@@ -211,9 +240,7 @@ def _run_scenario(
 ) -> dict[str, Any]:
     workdir = options.workdir / f"{scenario.name}-{options.games}"
     workdir.mkdir(parents=True)
-    env = {**isolated_environment(workdir), **source.tap_environment()}
-    if not scenario.throttled:
-        env["TAP_IGDB_REQUESTS_PER_SECOND"] = UNTHROTTLED_TAP_REQUESTS_PER_SECOND
+    env = scenario_environment(scenario, source, workdir)
     servers = {"emulator": source.pid}
     lake: Lake = LocalLake(workdir / "lake")
     if scenario.lake == "s3":

@@ -1,4 +1,4 @@
-"""The benchmark scenarios: a source setting (limits and latency) and a lake."""
+"""The benchmark scenarios: a source setting (limits and latency), a lake and a selection."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ class Scenario:
     source: Source
     lake: LakeKind
     description: str
+    # False: the tap's default selection (the main job's); True: all 74 streams, each
+    # incremental one changed by the day of changes.
+    every_stream: bool = False
 
     @property
     def throttled(self) -> bool:
@@ -34,6 +37,13 @@ SCENARIOS = {
             "IGDB limits; 0.3 s per request + 1.8 ms per record",
         ),
         Scenario("igdb-flat", "flat", "local", "IGDB limits; 1.2 s per request"),
+        Scenario(
+            "every-stream-per-page",
+            "per-page",
+            "local",
+            "every stream selected; IGDB limits; 0.3 s per request + 1.8 ms per record",
+            every_stream=True,
+        ),
     )
 }
 

@@ -113,9 +113,13 @@ class EmulatorProcess:
         with urllib.request.urlopen(request, timeout=ADMIN_TIMEOUT_S) as response:  # noqa: S310
             return json.loads(response.read())
 
-    def advance_day(self, changed: int, seed: int) -> dict[str, Any]:
-        spec = {"changed": changed, "added": 0, "deleted": 0, "endpoint": "games", "seed": seed}
-        return dict(self._admin("POST", "advance-day", spec))
+    def one_day(self, changed: dict[str, int], seed: int) -> list[dict[str, Any]]:
+        """Move the source's clock one day, with `changed[endpoint]` records changed in it."""
+        spec = {"changes": {e: {"changed": n} for e, n in changed.items()}, "seed": seed}
+        return list(self._admin("POST", "one-day", spec))
+
+    def record_count(self, endpoint: str) -> int:
+        return int(self._admin("GET", f"count/{endpoint}")["count"])
 
     def requests(self) -> list[dict[str, Any]]:
         return list(self._admin("GET", "requests"))

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from igdb_emulator import Dataset
 
-from bench.correctness import LOOKUP_STREAMS, check_dim_games
-from tests.support.dim_games import expected_dim_games
+from bench.correctness import check_dim_games
+from tests.support.dim_games import LOOKUP_STREAMS, expected_dim_games
 
 DATASET = Dataset.samples()  # the real samples: 600 games
 

@@ -102,3 +102,44 @@ def test_replace_generated_section_keeps_everything_outside_the_markers() -> Non
 def test_replace_generated_section_names_missing_markers() -> None:
     with pytest.raises(ValueError, match="bench:start"):
         replace_generated_section("# Perf\nno markers\n", "table")
+
+
+def _numbers(records: int, requests: int) -> dict[str, Any]:
+    return {"records": records, "bytes": records * 300, "requests": requests, "blocks": requests,
+            "seconds": requests * 1.5}  # fmt: skip
+
+
+def _every_stream_scenario() -> dict[str, Any]:
+    result = _scenario("every-stream-per-page", 2_000, 60.0)
+    result["steps"][0]["streams"] = {
+        "genres": _numbers(23, 1),
+        "games": _numbers(2_000, 4),
+        "themes": _numbers(0, 1),
+        "covers": _numbers(1_500, 3),
+    }
+    return result
+
+
+def test_render_tables_shows_one_per_stream_table_per_step_by_records() -> None:
+    text = render_tables(latest_scenarios([_run("2026-11-26T10:00:00Z", _every_stream_scenario())]))
+
+    assert "Per stream: every-stream-per-page, 2,000 games, full-refresh-el" in text
+    assert "counts as a request of each" in text
+    table = text[text.index("| stream | records | bytes | requests | blocks | seconds |") :]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][2:6]
+    assert rows == [
+        "| games | 2,000 | 600,000 | 4 | 4 | 6.0 |",
+        "| covers | 1,500 | 450,000 | 3 | 3 | 4.5 |",
+        "| genres | 23 | 6,900 | 1 | 1 | 1.5 |",
+        "| themes | 0 | 0 | 1 | 1 | 1.5 |",
+    ]
+    assert "dbt-build" not in text[text.index("Per stream:") :]  # no table for a step without
+
+
+def test_render_tables_leaves_per_stream_numbers_of_the_default_scenarios_in_the_json() -> None:
+    result = _every_stream_scenario()
+    result["scenario"] = "igdb-per-page"
+
+    text = render_tables(latest_scenarios([_run("2026-11-26T10:00:00Z", result)]))
+
+    assert "Per stream:" not in text

@@ -16,6 +16,12 @@ import pytest
 Records = list[dict[str, Any]]
 Streams = dict[str, Records]
 
+# The lookups dim_games resolves ids through, besides games and involved_companies.
+LOOKUP_STREAMS = (
+    "platforms", "genres", "game_modes", "themes", "player_perspectives",
+    "companies", "covers", "game_types", "game_statuses",
+)  # fmt: skip
+
 
 def latest_by_id(*loads: Records) -> dict[int, dict[str, Any]]:
     """Latest record per id over loads in load order: newest updated_at, then latest load."""
@@ -42,9 +48,8 @@ def expected_dim_games(streams: Streams) -> dict[int, dict[str, Any]]:
     games = latest_by_id(streams["games"])
     lookups = {
         name: {r["id"]: r for r in latest_by_id(streams.get(name, [])).values()}
-        for name in ("platforms", "genres", "game_modes", "themes", "player_perspectives",
-                     "companies", "covers", "game_types", "game_statuses")
-    }  # fmt: skip
+        for name in LOOKUP_STREAMS
+    }
 
     def names(ids: list[int] | None, lookup: str, field_name: str = "name") -> list[str]:
         table = lookups[lookup]

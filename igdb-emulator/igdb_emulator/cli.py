@@ -70,8 +70,7 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
         if args.dataset == "generated"
         else Dataset.samples()
     )
-    for endpoint in dataset.endpoints:
-        dataset.table(endpoint)
+    dataset.build(workers=max(1, min(4, os.cpu_count() or 1)))
     return dataset
 
 

@@ -7,8 +7,12 @@ real, complete ones; enum tables are the real rows plus the documented values th
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from igdb_emulator.derive import (
@@ -21,7 +25,7 @@ from igdb_emulator.derive import (
 )
 from igdb_emulator.entities import ENTITIES
 from igdb_emulator.lookups import lookup_rows
-from igdb_emulator.ownership import MIRRORS, OWNERS, ROOTS
+from igdb_emulator.ownership import MIRRORS, OWNERS, ROOTS, owned_fields
 from igdb_emulator.profile import Profile, Ratios, learn
 from igdb_emulator.records import Record, encode
 from igdb_emulator.samples import load_samples
@@ -32,12 +36,13 @@ from igdb_emulator.synth import (
     GameSynth,
     child_rng,
     complete,
+    completer,
     derive_named,
     derive_popularity,
     enum_records,
 )
 from igdb_emulator.synth_children import Filler
-from igdb_emulator.table import Table
+from igdb_emulator.table import Snapshot, Table, row_encoder
 
 _LOOKUPS = ("platforms", "genres", "themes", "game_modes", "player_perspectives")
 _ENUMS = {
@@ -76,6 +81,9 @@ class Dataset:
         self._tables: dict[str, Table] = {}
         self._lock = threading.RLock()
         self._real_companies = [record["id"] for record in samples.get("companies", [])]
+        self._decoded_games: list[Record] | None = None  # only while build() runs
+        self._fixed_pools: dict[str, list[int]] = {}
+        self._game_count: int | None = None  # generated: games made on first use
 
     @classmethod
     def samples(cls, directory: Path | None = None) -> Dataset:
@@ -115,12 +123,12 @@ class Dataset:
         synth = GameSynth(learn(samples, ratios=ratios), seed=seed)
         _continue_counters(synth, {name: samples.get(name, []) for name in _LOOKUPS})
 
-        def build_games() -> Table:
+        def build_games() -> Table:  # the same rows as Dataset._stream_games makes
             rows = ((game["id"], game["updated_at"], encode(game)) for game in synth.games(games))
             return Table.from_rows(ENTITIES["games"], rows)
 
         heavy = " ratios=heavy" if ratios == "heavy" else ""
-        return cls(
+        dataset = cls(
             f"generated games={games} seed={seed}{heavy}",
             samples=samples,
             games=build_games,
@@ -129,6 +137,8 @@ class Dataset:
             popularity_share=0.3,
             known_children=False,
         )
+        dataset._game_count = games
+        return dataset
 
     @property
     def profile(self) -> Profile:
@@ -153,6 +163,123 @@ class Dataset:
                 self._tables[endpoint] = self._build(endpoint)
             return self._tables[endpoint]
 
+    def build(self, endpoints: Iterable[str] | None = None, *, workers: int = 1) -> None:
+        """Build `endpoints` (default: all) now, in `workers` processes when more than one.
+
+        The tables are the same bytes however they are built: each is a pure function of
+        the seed and the tables it derives from. With workers, the children each game owns
+        alone (artworks, screenshots, ...) are made in forked processes while the games are
+        still being generated, a chunk of games at a time; the other tables are then built
+        in worker processes, in groups that share their dependencies (and the id counters
+        those hand out), and installed here.
+        """
+        chosen = self.endpoints if endpoints is None else tuple(endpoints)
+        missing = [endpoint for endpoint in chosen if endpoint not in self._tables]
+        if not missing:
+            return
+        with self._lock:
+            for endpoint in _PREBUILT:  # small, games-independent, used as pools by all
+                self.table(endpoint)
+            if workers > 1 and _GAMES_DERIVED & set(missing):
+                self._build_parallel(missing, workers)
+            if all(endpoint in self._tables for endpoint in missing):
+                return
+            self._decoded_games = list(self.table("games").records())
+            try:
+                for endpoint in missing:
+                    self.table(endpoint)
+            finally:
+                self._decoded_games = None
+
+    def _build_parallel(self, missing: list[str], workers: int) -> None:
+        jobs: list[Job] = []
+        streamed = tuple(
+            endpoint
+            for endpoint in _STREAMED
+            if endpoint in missing and not self._known_children and "games" not in self._tables
+        )
+        parts: list[WorkerResult] = []
+        if streamed:
+            made, games_done = self._stream_games(streamed, workers - 1, parts)
+            jobs.append(("stream", streamed, games_done, len(made)))
+        else:
+            self.table("games")
+            made = None
+        wanted = set(missing) - set(streamed)
+        jobs += [
+            ("group", group, 0, 0)
+            for group in _GROUPS
+            if any(endpoint in wanted and endpoint not in self._tables for endpoint in group)
+        ]
+        global _WORKER_DATASET, _WORKER_GAMES  # noqa: PLW0603 - handed to the forked workers
+        _WORKER_DATASET, _WORKER_GAMES = self, made
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                results = list(pool.map(_build_job, jobs))
+        finally:
+            _WORKER_DATASET = _WORKER_GAMES = None
+        for endpoint in streamed:  # chunks in game order: their child ids ascend
+            snapshot = _snapshot(
+                [part[0][endpoint] for part in (*parts, results[0]) if endpoint in part[0]]
+            )
+            self._tables[endpoint] = Table(ENTITIES[endpoint], snapshot)
+        for tables, counters in results:
+            for endpoint, packed in tables.items():
+                if endpoint not in streamed:
+                    snapshot = _snapshot([packed])
+                    self._tables.setdefault(endpoint, Table(ENTITIES[endpoint], snapshot))
+            for name, value in counters.items():  # each counter moves in one group only
+                self.synth.counters[name] = max(self.synth.counters.get(name, 0), value)
+
+    def _stream_games(
+        self, streamed: tuple[str, ...], helpers: int, parts: list[WorkerResult]
+    ) -> tuple[list[Record], int]:
+        """Make the games table (as `generate`'s builder does), forking helpers that derive
+        `streamed` from the games made so far; returns (the games, how many were derived)."""
+        count = self._game_count
+        assert count is not None
+        chunk = max(2_000, count // 24)
+        made: list[Record] = []
+        rows: list[tuple[int, int, bytes]] = []
+        running: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+        done = 0
+        context = multiprocessing.get_context("fork")
+
+        def collect(block: bool) -> None:
+            while running and (block or running[0][1].poll()):
+                process, connection = running.pop(0)
+                parts.append(connection.recv())
+                connection.close()
+                process.join()
+
+        global _WORKER_DATASET, _WORKER_GAMES  # noqa: PLW0603 - handed to the forked helpers
+        _WORKER_DATASET, _WORKER_GAMES = self, made
+        try:
+            for game in self.synth.games(count):
+                made.append(game)
+                rows.append((game["id"], game["updated_at"], encode(game)))
+                if len(made) - done >= chunk and len(made) < count:
+                    collect(block=False)
+                    if len(running) < helpers:
+                        receiver, sender = context.Pipe(duplex=False)
+                        job: Job = ("stream", streamed, done, len(made))
+                        process = context.Process(target=_send_job, args=(job, sender))
+                        process.start()
+                        sender.close()
+                        running.append((process, receiver))
+                        done = len(made)
+            collect(block=True)
+        finally:
+            _WORKER_DATASET = _WORKER_GAMES = None
+        self._tables["games"] = Table.from_rows(ENTITIES["games"], rows)
+        return made, done
+
+    def _rows_of(self, endpoint: str) -> Iterable[Record]:
+        if endpoint == "games" and self._decoded_games is not None:
+            return self._decoded_games
+        return self.table(endpoint).records()
+
     def _filler(self) -> Filler:
         return Filler(self.synth, self._pool, self.now)
 
@@ -171,18 +298,18 @@ class Dataset:
         if endpoint in _FIXED:
             return self._fixed(endpoint)
         if endpoint in OWNERS:
-            parents = [(owner, self.table(owner.parent).records()) for owner in OWNERS[endpoint]]
+            parents = [(owner, self._rows_of(owner.parent)) for owner in OWNERS[endpoint]]
             return derive_owned(
                 endpoint, parents, known=self._known(endpoint), filler=filler, seed=seed
             )
         if endpoint in ROOTS:
             root = ROOTS[endpoint]
-            anchors = self.table(root.anchor).records()
+            anchors = self._rows_of(root.anchor)
             return derive_roots(endpoint, root, anchors, filler=filler, seed=seed)
         if endpoint == "collection_memberships":
-            return derive_memberships(self.table("games").records(), filler=filler, seed=seed)
+            return derive_memberships(self._rows_of("games"), filler=filler, seed=seed)
         if endpoint == "popularity_primitives":
-            games = self.table("games").records()
+            games = self._rows_of("games")
             return derive_popularity(games, self._popularity_share, seed, self.now)
         if endpoint in _NAMED:
             return self._named(endpoint)
@@ -211,7 +338,7 @@ class Dataset:
                 if "parent" in company:
                     referenced.setdefault(company["parent"], [])
         else:
-            for game in self.table("games").records():
+            for game in self._rows_of("games"):
                 for ref in game.get(endpoint, ()):
                     referenced.setdefault(ref, []).append(game["id"])
             if not self._known_children:
@@ -238,8 +365,11 @@ class Dataset:
         lookup that mirrors another table (network_types) can be built after it.
         """
         if endpoint in _FIXED:
-            rows = (*_FIXED[endpoint], *self._samples.get(endpoint, []))
-            return sorted({row["id"] for row in rows})
+            pool = self._fixed_pools.get(endpoint)
+            if pool is None:
+                rows = (*_FIXED[endpoint], *self._samples.get(endpoint, []))
+                pool = self._fixed_pools[endpoint] = sorted({row["id"] for row in rows})
+            return pool
         if endpoint == "companies":
             return self._real_companies
         if endpoint in (*_LOOKUPS, *_ENUMS, "games"):
@@ -265,10 +395,121 @@ class Dataset:
             table.apply(upserts=new[endpoint])
 
 
+_WORKER_DATASET: Dataset | None = None
+_WORKER_GAMES: list[Record] | None = None  # the generated games, while they are streamed
+Packed = tuple[bytes, bytes, list[bytes]]  # ids, updated_at (array bytes), blobs
+WorkerResult = tuple[dict[str, Packed], dict[str, int]]
+Job = tuple[str, tuple[str, ...], int, int]  # kind, endpoints, first and end game index
+
+
+def _build_job(job: Job) -> WorkerResult:
+    """In a forked worker: build a job's tables and send them back (packed).
+
+    ("group", endpoints, ...): the tables (and what they need) from all the games;
+    ("stream", endpoints, start, stop): the children of games[start:stop] only.
+    """
+    dataset = _WORKER_DATASET
+    assert dataset is not None
+    kind, endpoints, start, stop = job
+    tables: dict[str, Packed] = {}
+    if kind == "stream":
+        assert _WORKER_GAMES is not None
+        games = _WORKER_GAMES[start:stop]
+        filler = dataset._filler()
+        for endpoint in endpoints:
+            made = derive_owned(
+                endpoint, [(OWNERS[endpoint][0], games)], known={}, filler=filler, seed=dataset.seed
+            )
+            encoder = row_encoder(ENTITIES[endpoint])
+            rows = map(encoder.checked_row, map(completer(endpoint, EMULATOR_EPOCH), made))
+            ids, updated = array("q"), array("q")
+            blobs: list[bytes] = []
+            for record_id, updated_at, blob in rows:
+                ids.append(record_id)
+                updated.append(updated_at)
+                blobs.append(blob)
+            tables[endpoint] = (ids.tobytes(), updated.tobytes(), blobs)
+        return tables, {}
+    if dataset._decoded_games is None:  # kept for the worker's next groups
+        dataset._decoded_games = _WORKER_GAMES or list(dataset.table("games").records())
+    for endpoint in endpoints:
+        snapshot = dataset.table(endpoint).snapshot
+        tables[endpoint] = (snapshot.ids.tobytes(), snapshot.updated.tobytes(), snapshot.blobs)
+    return tables, dict(dataset.synth.counters)
+
+
+def _send_job(job: Job, connection: Connection) -> None:
+    connection.send(_build_job(job))
+    connection.close()
+
+
+def _snapshot(parts: list[Packed]) -> Snapshot:
+    """One snapshot from packed parts, in order (each sorted by id, ids ascending across)."""
+    ids, updated = array("q"), array("q")
+    blobs: list[bytes] = []
+    for part_ids, part_updated, part_blobs in parts:
+        ids.frombytes(part_ids)
+        updated.frombytes(part_updated)
+        blobs += part_blobs
+    if any(ids[i] >= ids[i + 1] for i in range(len(ids) - 1)):
+        raise ValueError("parts must have unique ids in ascending order")
+    return Snapshot(ids, updated, blobs)
+
+
+def _dependencies(endpoint: str) -> set[str]:
+    """The tables `endpoint` is derived from."""
+    if endpoint in OWNERS:
+        return {owner.parent for owner in OWNERS[endpoint]}
+    if endpoint in ROOTS:
+        return {ROOTS[endpoint].anchor}
+    if endpoint == "companies":
+        return {"involved_companies"}
+    if endpoint in (*_NAMED, "collection_memberships", "popularity_primitives"):
+        return {"games"}
+    return {source for (name, _), (source, _) in MIRRORS.items() if name == endpoint}
+
+
+def _groups() -> tuple[set[str], list[tuple[str, ...]]]:
+    """(the tables that need games, directly or not; those tables in groups closed under
+    dependency, largest first), so that no two workers hand out ids of one counter."""
+    derived: set[str] = {"games"}
+    changed = True
+    while changed:
+        changed = False
+        for endpoint in ENTITIES:
+            if endpoint not in derived and _dependencies(endpoint) & derived:
+                derived.add(endpoint)
+                changed = True
+    derived.discard("games")
+    group_of = {endpoint: {endpoint} for endpoint in derived}
+    for endpoint in derived:
+        for dependency in _dependencies(endpoint) & derived:
+            merged = group_of[endpoint] | group_of[dependency]
+            for member in merged:
+                group_of[member] = merged
+    order = list(ENTITIES)
+    groups = {tuple(sorted(group, key=order.index)) for group in group_of.values()}
+    heavy = ("language_supports", "screenshots", "involved_companies", "external_games")
+    return derived, sorted(groups, key=lambda g: (not set(g) & set(heavy), -len(g), g))
+
+
+_GAMES_DERIVED, _GROUPS = _groups()
+# Children of games only, owning nothing, needed by no other table: each game's are
+# derived from it alone (see Dataset._stream_games).
+_STREAMED = tuple(
+    endpoint
+    for endpoint, owners in OWNERS.items()
+    if len(owners) == 1
+    and owners[0].parent == "games"
+    and not owned_fields(endpoint)
+    and not any(endpoint in _dependencies(other) for other in ENTITIES)
+)
+_PREBUILT = tuple(e for e in ENTITIES if e not in _GAMES_DERIVED and e != "games")
+
+
 def _table(endpoint: str, records: Iterable[Record]) -> Table:
-    return Table.from_records(
-        ENTITIES[endpoint], (complete(endpoint, record, EMULATOR_EPOCH) for record in records)
-    )
+    completed = map(completer(endpoint, EMULATOR_EPOCH), records)
+    return Table.from_records(ENTITIES[endpoint], completed, add_checksums=True)
 
 
 def _continue_counters(synth: GameSynth, samples: dict[str, list[Record]]) -> None:

@@ -7,16 +7,18 @@ that reference them, so every reference resolves and each child table can be bui
 
 from __future__ import annotations
 
+import _random
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from hashlib import sha512 as _sha512
 
 from igdb_emulator.entities import ENTITIES
 from igdb_emulator.lookups import AGE_RATING_CATEGORIES, AGE_RATING_DESCRIPTIONS
 from igdb_emulator.ownership import GAME_OWNED
 from igdb_emulator.profile import Profile
-from igdb_emulator.records import Record, checksum, in_key_order
+from igdb_emulator.records import Record, checksum, checksum_of, encode, in_key_order
 
 EMULATOR_EPOCH = int(datetime(2026, 11, 25, tzinfo=UTC).timestamp())
 IGDB_FOUNDED = 1297639288  # created_at of IGDB's oldest lookup rows
@@ -59,6 +61,7 @@ GAME_STATUS_NAMES = {
     7: "Rumored",
     8: "Delisted",
 }
+_GAME_FIELDS = ENTITIES["games"].fields
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -94,8 +97,16 @@ def slugify(name: str) -> str:
     return _NON_SLUG.sub("-", name.lower()).strip("-") or "untitled"
 
 
+# Random._randbelow, called directly: randint(a, b) is a + _randbelow(b - a + 1) and
+# choice(seq) is seq[_randbelow(len(seq))], the same draws without two frames of wrappers.
+randbelow: Callable[[random.Random, int], int] = random.Random._randbelow  # type: ignore[attr-defined]
+_new_random = random.Random.__new__
+_seed_random = _random.Random.seed
+
+
 def uniform_time(rng: random.Random, low: int, high: int) -> int:
-    return rng.randint(low, max(low, high))
+    """rng.randint(low, max(low, high))."""
+    return low + randbelow(rng, (high if high > low else low) - low + 1)
 
 
 def recent_update(rng: random.Random, created_at: int, now: int) -> int:
@@ -132,7 +143,9 @@ class GameSynth:
         return rng.random() < self.profile.presence.get(name, 0.0)
 
     def _size(self, rng: random.Random, name: str) -> int:
-        return max(1, rng.choice(self.profile.sizes.get(name, [1])))
+        sizes = self.profile.sizes.get(name) or [1]  # rng.choice(sizes), unwrapped
+        size: int = sizes[randbelow(rng, len(sizes))]
+        return size if size > 1 else 1
 
     def take_ids(self, endpoint: str, count: int) -> list[int]:
         """`count` fresh ids of `endpoint`, above every id handed out or known before."""
@@ -178,14 +191,15 @@ class GameSynth:
             "url": f"https://www.igdb.com/games/{slug}",
             "updated_at": recent_update(rng, created_at, self.now),
         }
+        random_, presence = rng.random, profile.presence.get
         for field_name in ("platforms", "genres", "themes", "game_modes", "player_perspectives"):
-            if self._has(rng, field_name):
+            if random_() < presence(field_name, 0.0):
                 weighted = profile.references[field_name]
                 size = min(self._size(rng, field_name), len(weighted.values))
                 picks = rng.choices(weighted.values, cum_weights=weighted.cum_weights, k=size)
                 record[field_name] = list(dict.fromkeys(picks))
         for field_name in _CHILD_FIELDS:
-            if self._has(rng, field_name):
+            if random_() < presence(field_name, 0.0):
                 size = self._size(rng, field_name)
                 record[field_name] = self.take_ids(GAME_OWNED[field_name], size)
         if self._has(rng, "cover"):
@@ -202,7 +216,7 @@ class GameSynth:
         if self._has(rng, "similar_games"):
             record["similar_games"] = rng.sample(all_ids, min(10, len(all_ids)))
         for field_name in _RELATED_GAME_FIELDS:
-            if self._has(rng, field_name):
+            if random_() < presence(field_name, 0.0):
                 record[field_name] = rng.sample(all_ids, min(self._size(rng, field_name), 3))
         if game_type != 0 and rng.random() < 0.8:
             record["parent_game"] = rng.choice(all_ids)
@@ -222,8 +236,8 @@ class GameSynth:
             status = rng.choice((0, 2, 3, 4, 4, 4, 5, 6, 7, 8, 8))
             record["game_status"] = status
             record["status"] = status  # deprecated, still returned alongside game_status
-        record["checksum"] = checksum(record)
-        return in_key_order(record, ENTITIES["games"].fields)
+        record["checksum"] = checksum_of(encode(record))  # no checksum key yet: the content
+        return in_key_order(record, _GAME_FIELDS)
 
     def _ratings(self, rng: random.Random, record: Record) -> None:
         rated = self._has(rng, "rating")
@@ -264,8 +278,15 @@ def _cumulative(weights: Iterable[float]) -> Iterator[float]:
 
 
 def child_rng(seed: int, endpoint: str, owner_id: int) -> random.Random:
-    """An independent, reproducible random stream per (seed, endpoint, owner)."""
-    return random.Random(f"{seed}:{endpoint}:{owner_id}")
+    """An independent, reproducible random stream per (seed, endpoint, owner).
+
+    The same stream as `random.Random(f"{seed}:{endpoint}:{owner_id}")` (a str seed is
+    hashed to this int by Random.seed), without the str seed's slower path."""
+    text = f"{seed}:{endpoint}:{owner_id}".encode()
+    rng = _new_random(random.Random)
+    _seed_random(rng, int.from_bytes(text + _sha512(text).digest()))  # as Random.seed does
+    rng.gauss_next = None  # type: ignore[attr-defined]  # what Random.seed resets
+    return rng
 
 
 def human_date(timestamp: int) -> str:
@@ -512,6 +533,22 @@ def complete(endpoint: str, record: Record, now: int) -> Record:
     if "checksum" in fields and "checksum" not in filled:
         filled["checksum"] = checksum(in_key_order(filled, ENTITIES[endpoint].fields))
     return filled
+
+
+def completer(endpoint: str, now: int) -> Callable[[Record], Record]:
+    """`complete` for many records of one endpoint, resolved once: a record that lacks
+    only its checksum is returned as it is (the table's row encoder adds the checksum)."""
+    fields = ENTITIES[endpoint].field_set
+    stamps = {"created_at", "updated_at"} & fields
+    has_url = "url" in fields
+
+    def complete_one(record: Record) -> Record:
+        keys = record.keys()
+        if (stamps and not stamps <= keys) or (has_url and "url" not in keys and "slug" in keys):
+            return complete(endpoint, record, now)
+        return record
+
+    return complete_one
 
 
 def base36(number: int) -> str:

@@ -25,6 +25,7 @@ from igdb_emulator.synth import (
     GameSynth,
     base36,
     human_date,
+    randbelow,
     recent_update,
     slugify,
     uniform_time,
@@ -69,7 +70,14 @@ class Context:
         ids = self.filler.pool(target)
         if not ids:
             return []
-        return sorted(set(self.rng.choices(ids, k=self.rng.randint(1, at_most))))
+        # rng.choices(ids, k=rng.randint(1, at_most)), unrolled (the same draws)
+        rng = self.rng
+        count = 1 + randbelow(rng, at_most)
+        size = len(ids) + 0.0
+        if count == 1:
+            return [ids[int(rng.random() * size)]]
+        random_ = rng.random
+        return sorted({ids[int(random_() * size)] for _ in range(count)})
 
     def one(self, target: str) -> int | None:
         picked = self.pick(target)

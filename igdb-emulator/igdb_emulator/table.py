@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from igdb_emulator.entities import Entity
-from igdb_emulator.records import Record, decode, encode, in_key_order
+from igdb_emulator.records import Record, RowEncoder, decode
 
 NO_UPDATED_AT = -1
 
@@ -63,9 +63,14 @@ class Table:
         self._write_lock = threading.Lock()
 
     @classmethod
-    def from_records(cls, entity: Entity, records: Iterable[Record]) -> Table:
-        """Build from dicts (any key order; keys outside the entity are an error)."""
-        rows = sorted((_row(entity, record) for record in records), key=lambda row: row[0])
+    def from_records(
+        cls, entity: Entity, records: Iterable[Record], *, add_checksums: bool = False
+    ) -> Table:
+        """Build from dicts (any key order; keys outside the entity are an error);
+        `add_checksums`: give records lacking one the checksum of their content."""
+        encoder = row_encoder(entity)
+        make = encoder.checked_row if add_checksums else encoder.row
+        rows = sorted(map(make, records), key=_first)
         return cls.from_rows(entity, rows)
 
     @classmethod
@@ -108,8 +113,9 @@ class Table:
                     self._snapshot.ids, self._snapshot.updated, self._snapshot.blobs, strict=True
                 )
             }
+            encoder = row_encoder(self.entity)
             for record in upserts:
-                record_id, updated_at, blob = _row(self.entity, record)
+                record_id, updated_at, blob = encoder.row(record)
                 rows[record_id] = (updated_at, blob)
             for record_id in deletes:
                 rows.pop(record_id, None)
@@ -121,11 +127,15 @@ class Table:
             )
 
 
-def _row(entity: Entity, record: Record) -> tuple[int, int, bytes]:
-    unknown = set(record) - entity.field_set
-    if unknown:
-        raise ValueError(
-            f"{entity.name} record {record.get('id')}: unknown fields {sorted(unknown)}"
-        )
-    ordered = in_key_order(record, entity.fields)
-    return ordered["id"], ordered.get("updated_at", NO_UPDATED_AT), encode(ordered)
+_ENCODERS: dict[str, RowEncoder] = {}
+
+
+def row_encoder(entity: Entity) -> RowEncoder:
+    encoder = _ENCODERS.get(entity.name)
+    if encoder is None or encoder.fields != entity.fields:
+        encoder = _ENCODERS[entity.name] = RowEncoder(entity.name, entity.fields, NO_UPDATED_AT)
+    return encoder
+
+
+def _first(row: tuple[int, int, bytes]) -> int:
+    return row[0]

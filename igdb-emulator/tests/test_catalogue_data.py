@@ -211,6 +211,15 @@ def test_every_table_is_deterministic_in_the_seed() -> None:
     assert first.table("artworks").snapshot.blobs != other.table("artworks").snapshot.blobs
 
 
+def test_parallel_build_gives_the_lazy_tables_and_counters() -> None:
+    lazy, parallel = Dataset.generate(games=2_500, seed=4), Dataset.generate(games=2_500, seed=4)
+    parallel.build(workers=2)  # games streamed to a helper in chunks, then a process pool
+    for endpoint in reversed(lazy.endpoints):  # lazily, in another order
+        assert lazy.table(endpoint).snapshot.blobs == parallel.table(endpoint).snapshot.blobs
+        assert lazy.table(endpoint).snapshot.ids == parallel.table(endpoint).snapshot.ids
+    assert lazy.synth.counters == parallel.synth.counters
+
+
 def _per_game(dataset: Dataset, endpoint: str) -> float:
     return len(dataset.table(endpoint)) / len(dataset.table("games"))
 

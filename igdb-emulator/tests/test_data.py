@@ -8,6 +8,7 @@ import pytest
 from igdb_emulator import Dataset
 from igdb_emulator.entities import ENTITIES
 from igdb_emulator.samples import SAMPLES_DIR_ENV, samples_dir
+from igdb_emulator.synth import child_rng
 
 CHILD_REFERENCES = {
     # game field -> endpoint whose ids it holds
@@ -154,3 +155,25 @@ def test_lookup_tables_are_the_real_ones(generated: Dataset, samples: Dataset) -
     for endpoint in ("platforms", "genres", "themes", "game_modes", "player_perspectives"):
         assert generated.table(endpoint).snapshot.blobs == samples.table(endpoint).snapshot.blobs
     assert len(generated.table("game_types")) == 15
+
+
+@pytest.mark.parametrize("endpoint", ["screenshots", "artworks", "language_supports"])
+def test_fast_fills_make_the_records_the_field_by_field_plan_makes(endpoint: str) -> None:
+    dataset = Dataset.generate(games=50, seed=3)
+    filler = dataset._filler()
+    games = list(dataset.table("games").records())
+    for game in games:
+        for child_id in range(game["id"] * 10, game["id"] * 10 + 3):
+            fast = filler.fill(
+                endpoint,
+                {"id": child_id, "game": game["id"]},
+                child_rng(3, endpoint, child_id),
+                game,
+            )
+            planned = filler.fill_field_by_field(
+                endpoint,
+                {"id": child_id, "game": game["id"]},
+                child_rng(3, endpoint, child_id),
+                game,
+            )
+            assert fast == planned

@@ -362,7 +362,7 @@ def _cover(rng: random.Random, child_id: int, game: Record, profile: Profile, no
         "game": game["id"],
         "height": template["height"],
         "image_id": image_id,
-        "url": f"//images.igdb.com/igdb/image/upload/t_thumb/{image_id}.jpg",
+        "url": image_url(image_id),
         "width": template["width"],
     }
 
@@ -549,6 +549,11 @@ def completer(endpoint: str, now: int) -> Callable[[Record], Record]:
         return record
 
     return complete_one
+
+
+def image_url(image_id: str) -> str:
+    """The thumbnail URL IGDB gives an image record (scheme-relative, as IGDB serves it)."""
+    return f"//images.igdb.com/igdb/image/upload/t_thumb/{image_id}.jpg"
 
 
 def base36(number: int) -> str:

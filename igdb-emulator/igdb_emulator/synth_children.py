@@ -25,6 +25,7 @@ from igdb_emulator.synth import (
     GameSynth,
     base36,
     human_date,
+    image_url,
     randbelow,
     recent_update,
     slugify,
@@ -99,7 +100,7 @@ Rule = Callable[[Context], Any]
 
 
 def _image_url(c: Context) -> str:
-    return f"//images.igdb.com/igdb/image/upload/t_thumb/{c.record['image_id']}.jpg"
+    return image_url(c.record["image_id"])
 
 
 def _url(c: Context) -> str | None:
@@ -251,7 +252,7 @@ class Filler:
 
     def fill(self, endpoint: str, record: Record, rng: random.Random, parent: Record) -> Record:
         """`record` (id and whatever is already known) with every other field it should have."""
-        fast = _FAST_FILLS.get(endpoint)
+        fast = FAST_FILLS.get(endpoint)
         if fast is not None and record.keys() == {"id", "game"}:
             return fast(self, record, rng, parent)
         return self.fill_field_by_field(endpoint, record, rng, parent)
@@ -348,7 +349,7 @@ def _fast_image(endpoint: str, *trailing_refs: tuple[str, str]) -> FastFill:
         record["width"] = width
         for field, target in trailing_refs:
             _pick_one(filler, rng, record, field, target)
-        record["url"] = f"//images.igdb.com/igdb/image/upload/t_thumb/{image_id}.jpg"
+        record["url"] = image_url(image_id)
         return record
 
     return fill
@@ -375,7 +376,7 @@ def _pick_one(filler: Filler, rng: random.Random, record: Record, field: str, ta
         record[field] = ids[int(rng.random() * (len(ids) + 0.0))]
 
 
-_FAST_FILLS: dict[str, FastFill] = {
+FAST_FILLS: dict[str, FastFill] = {
     "screenshots": _fast_image("screenshots"),
     "artworks": _fast_image("artworks", ("artwork_type", "artwork_types")),
     "language_supports": _fast_language_support,

@@ -9,6 +9,7 @@ from igdb_emulator import Dataset
 from igdb_emulator.entities import ENTITIES
 from igdb_emulator.samples import SAMPLES_DIR_ENV, samples_dir
 from igdb_emulator.synth import child_rng
+from igdb_emulator.synth_children import FAST_FILLS
 
 CHILD_REFERENCES = {
     # game field -> endpoint whose ids it holds
@@ -164,8 +165,8 @@ def test_fast_fills_make_the_records_the_field_by_field_plan_makes(endpoint: str
     games = list(dataset.table("games").records())
     for game in games:
         for child_id in range(game["id"] * 10, game["id"] * 10 + 3):
-            fast = filler.fill(
-                endpoint,
+            fast = FAST_FILLS[endpoint](
+                filler,
                 {"id": child_id, "game": game["id"]},
                 child_rng(3, endpoint, child_id),
                 game,
@@ -177,3 +178,10 @@ def test_fast_fills_make_the_records_the_field_by_field_plan_makes(endpoint: str
                 game,
             )
             assert fast == planned
+            dispatched = filler.fill(
+                endpoint,
+                {"id": child_id, "game": game["id"]},
+                child_rng(3, endpoint, child_id),
+                game,
+            )
+            assert dispatched == fast
